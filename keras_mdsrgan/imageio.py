@@ -1,0 +1,99 @@
+"""Decode any image file to 8-bit RGB by one documented rule, and write images atomically.
+
+The rule (applied in this order):
+  * the first frame of a multi-frame file is used; EXIF orientation is ignored (as MATLAB);
+  * 16-bit samples keep their high byte (value // 256), as Pillow does for 16-bit RGB;
+  * palette images are expanded to their colours;
+  * alpha is dropped (the colour channels are kept as stored);
+  * grayscale is replicated to three channels; CMYK and YCbCr are converted to RGB.
+Anything Pillow cannot decode (empty, truncated, not an image) raises ``ImageError``
+naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
+
+
+class ImageError(ValueError):
+    """A file that is not a usable image; the message names the file."""
+
+
+def list_images(folder: str) -> list[str]:
+    """Image files directly inside ``folder`` (by extension), sorted by name."""
+    if not os.path.isdir(folder):
+        raise ImageError(f"{folder}: not a folder")
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    return [os.path.join(folder, n) for n in names]
+
+
+def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image).astype(np.int64)
+        if values.max(initial=0) > 65535 or values.min(initial=0) < 0:
+            raise ValueError(f"32-bit integer samples out of the 16-bit range ({mode})")
+        gray = (values // 256).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode == "F":
+        raise ValueError("floating-point images are not supported; save it as 8- or 16-bit")
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("1", "L", "LA", "La"):
+        gray = np.asarray(image.convert("L"))
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode in ("RGBA", "RGBa", "RGBX"):
+        return np.asarray(image)[..., :3].copy()
+    return np.asarray(image.convert("RGB"))
+
+
+def read_image(path: str) -> np.ndarray:
+    """Decode ``path`` to an ``(H, W, 3)`` uint8 array by the module's rule."""
+    try:
+        if os.path.getsize(path) == 0:
+            raise ImageError(f"{path}: empty file")
+        with Image.open(path) as image:
+            image.seek(0)
+            image.load()
+            array = _to_uint8_rgb(image)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise ImageError(f"{path}: cannot decode image ({err})") from None
+    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
+        raise ImageError(f"{path}: decoded to an unusable shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def atomic_write(path: str, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``, so readers never see half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+    """Save a uint8 ``(H, W, 3)`` or ``(H, W, 4)`` array atomically (format from the extension)."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise TypeError(f"write_image expects uint8, got {array.dtype}")
+    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image extension")
+    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
