@@ -135,14 +135,16 @@ class MutualSRGAN(keras.Model):
         self._apply(tape, d_total, self.discriminators, self.disc_optimizers)
         return self._logs(g_terms, d_terms)
 
-    def pretrain_step(self, data):
-        """SRResNet pre-training: every generator by pixel MSE only."""
+    def pretrain_step(self, data, pairs=None):
+        """SRResNet pre-training of the generators of ``pairs`` (default all) by pixel MSE only."""
         lr, hr = data
+        pairs = range(self.num_pairs) if pairs is None else pairs
+        generators = [self.generators[k] for k in pairs]
         with tf.GradientTape() as tape:
-            terms = [{"pretrain_mse": losses.pixel_loss(hr, g(lr, training=True))}
-                     for g in self.generators]
-            total = tf.add_n([self._average(t["pretrain_mse"]) for t in terms])
-        self._apply(tape, total, self.generators, self.pretrain_optimizers)
+            terms = {k: {"pretrain_mse": losses.pixel_loss(hr, self.generators[k](lr, training=True))}
+                     for k in pairs}
+            total = tf.add_n([self._average(t["pretrain_mse"]) for t in terms.values()])
+        self._apply(tape, total, generators, [self.pretrain_optimizers[k] for k in pairs])
         return self._logs(terms)
 
     @staticmethod
@@ -161,9 +163,11 @@ class MutualSRGAN(keras.Model):
 
     @staticmethod
     def _logs(*per_pair_terms):
+        """Batch means named ``pairK/term``; each argument is a list or a {pair: terms} dict."""
         logs = {}
         for terms in per_pair_terms:
-            for k, t in enumerate(terms):
+            items = terms.items() if isinstance(terms, dict) else enumerate(terms)
+            for k, t in items:
                 for name, value in t.items():
                     logs[f"pair{k}/{name}"] = tf.reduce_mean(value)
         return logs

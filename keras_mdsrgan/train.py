@@ -1,0 +1,116 @@
+"""Train a cohort of mutually distilled SRGANs.
+
+  python -m keras_mdsrgan.train --flagfile=flags/x4.cfg [--run_dir=DIR] [--mode=ml]
+
+Running the same command again resumes from the newest checkpoint; --restart starts over.
+absl's --verbosity sets the console: -1 hides the progress bar and info messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from absl import app, flags
+
+from keras_mdsrgan.config import MODES, SCALES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+
+FLAGS = flags.FLAGS
+
+# Run
+flags.DEFINE_string("run_dir", "runs/default", "Folder for checkpoints, logs, models and results.")
+flags.DEFINE_bool("restart", False, "Delete the run's checkpoints and start from step 0.")
+flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored"],
+                  "tf.distribute strategy; auto = mirrored over several GPUs, else one device.")
+# Data
+flags.DEFINE_list("train", ["sample:train"],
+                  "Training sets: HR folders, HR_DIR:LR_DIR pairs, tfds:div2k/bicubic_x4, sample:train.")
+flags.DEFINE_list("val", ["sample:val"], "Validation sets for the final evaluation (same forms, no tfds).")
+flags.DEFINE_integer("val_max_images", 5, "Validation images used per set.", lower_bound=1)
+flags.DEFINE_enum("scale", "4", [str(s) for s in SCALES], "Upscaling factor.")
+flags.DEFINE_integer("hr_patch", 96, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
+flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).", lower_bound=1)
+flags.DEFINE_bool("skip_bad_files", False, "Skip undecodable images with a warning instead of stopping.")
+flags.DEFINE_string("cache_dir", None, "Cache decoded images as .npy here (memory-mapped); default in memory.")
+flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data dir.")
+flags.DEFINE_string("tfds_manual_dir", None, "Folder holding manually downloaded archives (DIV2K zips).")
+flags.DEFINE_integer("data_seed", 0, "Seed of patch sampling and augmentation.")
+# Model
+flags.DEFINE_integer("num_pairs", 2, "K, the number of generator-discriminator pairs.", lower_bound=1)
+flags.DEFINE_integer("gen_filters", 64, "Generator channels.", lower_bound=1)
+flags.DEFINE_integer("gen_blocks", 16, "Generator residual blocks.", lower_bound=0)
+flags.DEFINE_integer("disc_filters", 64, "Discriminator channels of the first conv.", lower_bound=1)
+flags.DEFINE_integer("disc_dense", 1024, "Discriminator dense units.", lower_bound=1)
+# Losses
+flags.DEFINE_enum("mode", "ml", list(MODES), "independent, ml (mutual learning) or ml_star (ensemble target).")
+flags.DEFINE_float("pixel_weight", 0.0, "GAN-stage pixel MSE weight.", lower_bound=0)
+flags.DEFINE_float("perceptual_weight", 1.0, "VGG19 perceptual loss weight (0 disables VGG).", lower_bound=0)
+flags.DEFINE_string("perceptual_layer", "block5_conv4", "VGG19 layer of the perceptual loss (φ5,4).")
+flags.DEFINE_float("perceptual_rescale", 1.0 / 12.75, "Factor applied to VGG features (SRGAN: 1/12.75).")
+flags.DEFINE_string("vgg_weights", None,
+                    "VGG19 notop .h5 file; default ~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5.")
+flags.DEFINE_float("adversarial_weight", 1e-3, "Generator adversarial loss weight.", lower_bound=0)
+flags.DEFINE_float("distill_weight", 1.0, "λ, weight of the discriminators' distillation KL.", lower_bound=0)
+flags.DEFINE_float("temperature", 1.0, "T of the tempered sigmoid in the distillation term.", lower_bound=1e-6)
+# Schedule
+flags.DEFINE_integer("pretrain_steps", 0, "SRResNet (MSE) pre-training steps.", lower_bound=0)
+flags.DEFINE_integer("gan_steps", 1000, "GAN-stage steps.", lower_bound=0)
+flags.DEFINE_bool("shared_pretrain", True, "Start every pair from pair 0's pre-trained generator.")
+flags.DEFINE_float("pretrain_lr", 1e-4, "Adam learning rate of pre-training.", lower_bound=0)
+flags.DEFINE_float("gen_lr", 1e-4, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
+flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.", lower_bound=0)
+flags.DEFINE_integer("lr_decay_steps", 0, "GAN steps after which GAN learning rates are multiplied "
+                     "by --lr_decay_factor (0: never).", lower_bound=0)
+flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate factor after --lr_decay_steps.", lower_bound=0)
+flags.DEFINE_float("adam_beta1", 0.9, "Adam β1.", lower_bound=0, upper_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of weight initialisation.")
+flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.", lower_bound=1)
+flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.", lower_bound=1)
+flags.DEFINE_integer("log_every", 50, "Steps between TensorBoard scalar writes.", lower_bound=1)
+
+
+def config_from_flags() -> RunConfig:
+    """The flags as a RunConfig: the only place flags are read."""
+    f = FLAGS
+    return RunConfig(
+        data=DataConfig(train=tuple(f.train), val=tuple(f.val), scale=int(f.scale),
+                        hr_patch=f.hr_patch, batch_size=f.batch_size, skip_bad_files=f.skip_bad_files,
+                        cache_dir=f.cache_dir, tfds_data_dir=f.tfds_data_dir,
+                        tfds_manual_dir=f.tfds_manual_dir, val_max_images=f.val_max_images,
+                        seed=f.data_seed),
+        model=ModelConfig(num_pairs=f.num_pairs, gen_filters=f.gen_filters, gen_blocks=f.gen_blocks,
+                          disc_filters=f.disc_filters, disc_dense=f.disc_dense),
+        loss=LossConfig(mode=f.mode, pixel_weight=f.pixel_weight, perceptual_weight=f.perceptual_weight,
+                        perceptual_layer=f.perceptual_layer, perceptual_rescale=f.perceptual_rescale,
+                        vgg_weights=f.vgg_weights, adversarial_weight=f.adversarial_weight,
+                        distill_weight=f.distill_weight, temperature=f.temperature),
+        train=TrainConfig(pretrain_steps=f.pretrain_steps, gan_steps=f.gan_steps,
+                          shared_pretrain=f.shared_pretrain, pretrain_lr=f.pretrain_lr,
+                          gen_lr=f.gen_lr, disc_lr=f.disc_lr, lr_decay_steps=f.lr_decay_steps,
+                          lr_decay_factor=f.lr_decay_factor, adam_beta1=f.adam_beta1,
+                          checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
+                          log_every=f.log_every, verbosity=int(f.verbosity >= 0), seed=f.seed,
+                          strategy=f.strategy))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    from keras_mdsrgan import evaluation, losses, train_lib  # imported late: TensorFlow is slow
+
+    config = config_from_flags()
+    try:
+        results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart)
+    except (ValueError, losses.MissingWeightsError, train_lib.TrainingError) as err:
+        # DataError, ImageError and config errors are ValueErrors with one-line messages.
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"\nrun directory: {FLAGS.run_dir}\n{evaluation.markdown_table(results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)

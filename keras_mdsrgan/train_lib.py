@@ -1,0 +1,251 @@
+"""Wire data, networks, losses and the cohort into a resumable two-stage training run.
+
+``run(config, run_dir)`` never reads flags. A run directory holds:
+  config.json             the settings used (rewritten at every start)
+  checkpoints/            all networks, all optimizer states and the step (last N kept)
+  tensorboard/            scalars per pair
+  generator_K.keras       the final generators (written atomically)
+  results.json / .md      the final evaluation of each pair against bicubic
+  samples/                one validation image: bicubic and each pair's SR, side by side
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_mdsrgan import data, evaluation, imageio, losses
+from keras_mdsrgan.cohort import LossWeights, MutualSRGAN
+from keras_mdsrgan.config import RunConfig
+from keras_mdsrgan.discriminators import build_srgan_discriminator
+from keras_mdsrgan.generators import build_srresnet
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on (e.g. a non-finite loss); the message says which term."""
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``auto``: MirroredStrategy over several GPUs, else the default single device."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    return tf.distribute.get_strategy()
+
+
+def build_cohort(config: RunConfig) -> MutualSRGAN:
+    """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
+    m, l, t, d = config.model, config.loss, config.train, config.data
+    keras.utils.set_random_seed(t.seed)
+    generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}")
+                  for k in range(m.num_pairs)]
+    discriminators = [build_srgan_discriminator(d.hr_patch, m.disc_filters, m.disc_dense,
+                                                name=f"discriminator_{k}")
+                      for k in range(m.num_pairs)]
+    vgg = (losses.build_vgg_features(l.perceptual_layer, l.vgg_weights)
+           if l.perceptual_weight > 0 else None)
+    weights = LossWeights(mode=l.mode, pixel=l.pixel_weight, perceptual=l.perceptual_weight,
+                          perceptual_rescale=l.perceptual_rescale, adversarial=l.adversarial_weight,
+                          distill=l.distill_weight, temperature=l.temperature)
+    cohort = MutualSRGAN(generators, discriminators, weights, vgg)
+    cohort.compile(
+        gen_optimizers=[_adam(t.gen_lr, t) for _ in generators],
+        disc_optimizers=[_adam(t.disc_lr, t) for _ in discriminators],
+        pretrain_optimizers=[_adam(t.pretrain_lr, t, decay=False) for _ in generators])
+    return cohort
+
+
+def _adam(lr: float, t, decay: bool = True) -> keras.optimizers.Optimizer:
+    schedule = lr
+    if decay and t.lr_decay_steps:
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [t.lr_decay_steps], [lr, lr * t.lr_decay_factor])
+    return keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
+
+
+def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoint:
+    """Every network and optimizer by name, plus the global step."""
+    objects = {"step": step}
+    for k in range(cohort.num_pairs):
+        objects[f"generator_{k}"] = cohort.generators[k]
+        objects[f"discriminator_{k}"] = cohort.discriminators[k]
+        objects[f"gen_optimizer_{k}"] = cohort.gen_optimizers[k]
+        objects[f"disc_optimizer_{k}"] = cohort.disc_optimizers[k]
+        objects[f"pretrain_optimizer_{k}"] = cohort.pretrain_optimizers[k]
+    return tf.train.Checkpoint(**objects)
+
+
+def _step_function(strategy, step_fn):
+    """One distributed step: run ``step_fn`` on every replica, mean the logs."""
+    @tf.function
+    def distributed_step(iterator):
+        per_replica = strategy.run(step_fn, args=(next(iterator),))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+                for k, v in per_replica.items()}
+
+    return distributed_step
+
+
+def check_finite(logs: dict[str, float], step: int) -> None:
+    """Stop on the first NaN/Inf loss, naming the pair and the term."""
+    for name, value in logs.items():
+        if not math.isfinite(value):
+            pair, _, term = name.partition("/")
+            raise TrainingError(f"non-finite {term} of {pair} at step {step} ({value}); "
+                                "the last checkpoint is kept as the newest")
+
+
+def _write_json(path: str, payload) -> None:
+    imageio.atomic_write(path, lambda tmp: open(tmp, "w").write(json.dumps(payload, indent=1) + "\n"))
+
+
+def _write_text(path: str, text: str) -> None:
+    imageio.atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+
+
+def _save_model(model: keras.Model, path: str) -> None:
+    imageio.atomic_write(path, model.save)
+
+
+class _Progress:
+    """Console progress bar per stage (latest losses) and TensorBoard scalars."""
+
+    SHOWN = ("pretrain_mse", "g_total", "d_total", "d_distill_kl")
+
+    def __init__(self, verbosity: int, writer):
+        self.verbosity, self.writer, self.bar = verbosity, writer, None
+
+    def stage(self, name: str, first: int, end: int, start: int) -> None:
+        """Start a bar for steps ``first``..``end`` of stage ``name``, resuming at ``start``."""
+        if self.verbosity:
+            print(f"{name}: steps {first + 1}-{end}" + (f", resuming after step {start}" if start > first else ""))
+            self.bar = keras.utils.Progbar(end - first, verbose=1)
+            self.bar.update(start - first)
+            self.first = first
+
+    def update(self, step: int, logs: dict[str, float], scalars: bool) -> None:
+        if self.bar:
+            shown = [(k, v) for k, v in logs.items() if k.partition("/")[2] in self.SHOWN]
+            self.bar.stateful_metrics.update(k for k, _ in shown)  # show latest, not running means
+            self.bar.update(step - self.first, shown, finalize=False)
+        if scalars:
+            with self.writer.as_default(step=step):
+                for name, value in logs.items():
+                    tf.summary.scalar(name, value)
+
+
+def run(config: RunConfig, run_dir: str, restart: bool = False) -> dict:
+    """Train (or resume) the cohort in ``run_dir``; returns the final evaluation results."""
+    config.validate()
+    d, t = config.data, config.train
+    if config.loss.perceptual_weight > 0:
+        losses.resolve_vgg19_weights(config.loss.vgg_weights)  # fail now, not after the data
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    if restart and os.path.isdir(ckpt_dir):
+        shutil.rmtree(ckpt_dir)
+    _write_json(os.path.join(run_dir, "config.json"), config.to_dict())
+
+    store = data.build_training_store(d.train, d.scale, d.hr_patch, skip_bad_files=d.skip_bad_files,
+                                      cache_dir=d.cache_dir, tfds_data_dir=d.tfds_data_dir,
+                                      tfds_manual_dir=d.tfds_manual_dir)
+    log.info("training on %d images", len(store))
+
+    strategy = make_strategy(t.strategy)
+    with strategy.scope():
+        cohort = build_cohort(config)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        checkpoint = make_checkpoint(cohort, step)
+    manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=t.keep_checkpoints)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
+
+    total = t.pretrain_steps + t.gan_steps
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+    progress = _Progress(t.verbosity, writer)
+    started, first = time.time(), int(step)
+    pretrained = [0] if t.shared_pretrain else None  # shared: only pair 0 is pre-trained
+
+    def pretrain_step(batch):
+        return cohort.pretrain_step(batch, pairs=pretrained)
+
+    for stage, begin, end, step_fn in (("pre-training (MSE)", 0, t.pretrain_steps, pretrain_step),
+                                       ("GAN", t.pretrain_steps, total, cohort.train_step)):
+        if int(step) >= end:
+            continue
+        progress.stage(stage, begin, end, int(step))
+        if begin == t.pretrain_steps == int(step) > 0 and t.shared_pretrain:
+            for g in cohort.generators[1:]:  # every pair starts from pair 0's SRResNet
+                g.set_weights(cohort.generators[0].get_weights())
+        dataset = strategy.distribute_datasets_from_function(
+            lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
+                                              start_step=int(step), input_context=ctx))
+        iterator = iter(dataset)
+        distributed_step = _step_function(strategy, step_fn)
+        while int(step) < end:
+            logs = {k: float(v) for k, v in distributed_step(iterator).items()}
+            check_finite(logs, int(step) + 1)
+            step.assign_add(1)
+            now = int(step)
+            progress.update(now, logs, scalars=now % t.log_every == 0 or now == end)
+            if now % t.checkpoint_every == 0 or now == end:
+                manager.save(checkpoint_number=now)
+    writer.flush()
+    if int(step) > first:
+        log.info("trained steps %d-%d in %.1f s", first, int(step), time.time() - started)
+    return finish(cohort, config, run_dir)
+
+
+def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
+    """Save each generator, evaluate every pair against bicubic and save one sample image."""
+    d = config.data
+    for k, g in enumerate(cohort.generators):
+        _save_model(g, os.path.join(run_dir, f"generator_{k}.keras"))
+    upscalers = {"bicubic": evaluation.bicubic_upscaler(d.scale)}
+    upscalers.update({f"pair{k}": evaluation.generator_upscaler(g)
+                      for k, g in enumerate(cohort.generators)})
+    results, sample = {}, {}
+
+    def keep_first(image_name, model, sr):
+        if not sample or sample["name"] == image_name:
+            sample["name"] = image_name
+            sample[model] = sr
+
+    for spec in d.val:
+        images = data.evaluation_images(spec, d.scale, d.val_max_images)
+        scores = evaluation.evaluate(upscalers, images, d.scale, on_image=keep_first)
+        results[_dataset_name(spec)] = scores
+    _write_json(os.path.join(run_dir, "results.json"), {"scale": d.scale, "results": results})
+    table = evaluation.markdown_table(results)
+    _write_text(os.path.join(run_dir, "results.md"), table + "\n")
+    if sample:
+        _save_sample(sample, os.path.join(run_dir, "samples"))
+    return results
+
+
+def _dataset_name(spec: str) -> str:
+    if spec.startswith("sample:"):
+        return spec.replace(":", "_")
+    return os.path.basename(os.path.normpath(spec.partition(":")[0])) or spec
+
+
+def _save_sample(sample: dict, folder: str) -> None:
+    """Each model's SR of the first validation image, and all of them side by side."""
+    name = sample.pop("name")
+    for model, image in sample.items():
+        imageio.write_image(os.path.join(folder, f"{name}_{model}.png"), image)
+    imageio.write_image(os.path.join(folder, f"{name}_side_by_side.png"),
+                        np.concatenate(list(sample.values()), axis=1))

@@ -1,0 +1,22 @@
+"""Shared fixtures. Tests needing ../shared skip in a clone without it; CI makes that a failure."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> str:
+    """Path of ../shared/datasets, or a skip (a failure when MDSRGAN_REQUIRE_SHARED=1, as in CI)."""
+    path = os.path.join(SHARED, "datasets")
+    if not os.path.isdir(path):
+        reason = f"needs the development datasets at {path} (not part of a user's clone)"
+        if os.environ.get("MDSRGAN_REQUIRE_SHARED") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path

@@ -1,0 +1,168 @@
+import logging
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_mdsrgan import data, imageio, resize
+
+
+def _photo(h=64, w=80, seed=0):
+    """A smooth, textured RGB test image."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = 127 + 60 * np.sin(x / 5.0 + seed)[..., None] * np.cos(y / 7.0)[..., None]
+    return np.clip(base + rng.normal(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def odd_folder(tmp_path):
+    """Every odd input kind of issue 4, plus two good photos."""
+    rgb = _photo()
+    Image.fromarray(rgb).save(tmp_path / "good_rgb.png")
+    Image.fromarray(_photo(seed=1)).save(tmp_path / "good.jpg", quality=95)
+    gray16 = (rgb[..., 0].astype(np.uint16) * 257)
+    Image.fromarray(gray16).save(tmp_path / "gray16.png")
+    Image.fromarray(rgb).convert("P", palette=Image.ADAPTIVE).save(tmp_path / "palette.png")
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])).save(tmp_path / "rgba.png")
+    Image.fromarray(rgb[..., 1]).save(tmp_path / "gray.png")
+    Image.fromarray(np.dstack([rgb[..., 1], rgb[..., 2]]), "LA").save(tmp_path / "gray_alpha.png")
+    Image.fromarray(_photo(10, 10)).save(tmp_path / "tiny.png")
+    full = (tmp_path / "good_rgb.png").read_bytes()
+    (tmp_path / "truncated.png").write_bytes(full[: len(full) // 2])
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image at all")
+    return tmp_path
+
+
+def test_conversion_rule(odd_folder):
+    rgb = imageio.read_image(str(odd_folder / "good_rgb.png"))
+    assert rgb.shape == (64, 80, 3) and rgb.dtype == np.uint8
+    gray16 = imageio.read_image(str(odd_folder / "gray16.png"))
+    np.testing.assert_array_equal(gray16[..., 0], rgb[..., 0])  # 16-bit keeps the high byte
+    assert np.array_equal(gray16[..., 0], gray16[..., 2])
+    np.testing.assert_array_equal(imageio.read_image(str(odd_folder / "rgba.png")), rgb)  # alpha dropped
+    gray = imageio.read_image(str(odd_folder / "gray.png"))
+    assert np.array_equal(gray[..., 0], rgb[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
+    assert np.array_equal(imageio.read_image(str(odd_folder / "gray_alpha.png"))[..., 0], rgb[..., 1])
+    palette = imageio.read_image(str(odd_folder / "palette.png"))
+    assert palette.shape == rgb.shape and np.abs(palette.astype(int) - rgb).mean() < 12
+
+
+@pytest.mark.parametrize("name,reason", [("truncated.png", "cannot decode"), ("empty.png", "empty file"),
+                                         ("text.png", "cannot decode")])
+def test_bad_files_raise_naming_the_file(odd_folder, name, reason):
+    with pytest.raises(imageio.ImageError, match=reason) as err:
+        imageio.read_image(str(odd_folder / name))
+    assert name in str(err.value)
+
+
+def test_bad_files_stop_by_default_and_are_listed(odd_folder):
+    pairs = data.resolve_pairs(str(odd_folder))
+    with pytest.raises(data.DataError) as err:
+        data.build_store(pairs, scale=2, hr_patch=32)
+    message = str(err.value)
+    assert "3 unusable" in message
+    for name in ("truncated.png", "empty.png", "text.png"):
+        assert name in message
+
+
+def test_skip_bad_files_keeps_going_and_counts(odd_folder, caplog):
+    pairs = data.resolve_pairs(str(odd_folder))
+    with caplog.at_level(logging.WARNING):
+        store = data.build_store(pairs, scale=2, hr_patch=32, skip_bad_files=True)
+    assert len(store) == 7  # 11 files - 3 undecodable - 1 smaller than the patch
+    assert "skipped 3 unusable" in caplog.text and "smaller than the 32x32" in caplog.text
+    batch = next(iter(data.training_dataset(store, 16, 8, seed=0)))
+    assert batch[1].shape == (8, 32, 32, 3)
+
+
+def test_everything_bad_is_a_clear_error(tmp_path):
+    Image.fromarray(_photo(10, 10)).save(tmp_path / "tiny.png")
+    with pytest.raises(data.DataError, match="none of the 1 training image"):
+        data.build_store(data.resolve_pairs(str(tmp_path)), scale=4, hr_patch=96)
+
+
+def _store(tmp_path, n=3, scale=2):
+    for i in range(n):
+        Image.fromarray(_photo(60 + 4 * i, 72, seed=i)).save(tmp_path / f"img{i}.png")
+    return data.build_store(data.resolve_pairs(str(tmp_path)), scale=scale, hr_patch=32)
+
+
+def test_same_seed_same_batches_and_resume_position(tmp_path):
+    store = _store(tmp_path)
+    first = [b[1].numpy() for b in data.training_dataset(store, 16, 4, seed=7).take(3)]
+    again = [b[1].numpy() for b in data.training_dataset(store, 16, 4, seed=7).take(3)]
+    other = [b[1].numpy() for b in data.training_dataset(store, 16, 4, seed=8).take(3)]
+    resumed = next(iter(data.training_dataset(store, 16, 4, seed=7, start_step=2)))[1].numpy()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))
+    np.testing.assert_array_equal(resumed, first[2])
+
+
+def test_aligned_crops_line_up(tmp_path):
+    """The LR patch is the MATLAB bicubic of its HR patch (up to ±1: a 90° rotation swaps the
+    order of MATLAB's two rounded passes), and its bicubic upscale lines up with the HR patch
+    better than any 1-pixel shift."""
+    store = _store(tmp_path, n=1, scale=2)
+    lr, hr = next(iter(data.training_dataset(store, 16, 6, seed=3)))
+    lr = np.round(lr.numpy() * 255).astype(np.uint8)
+    hr = np.round(hr.numpy() * 255).astype(np.uint8)
+    for lr_patch, hr_patch in zip(lr, hr):
+        own = resize.degrade(hr_patch, 2).numpy().astype(int)[3:-3, 3:-3]
+        assert np.abs(own - lr_patch[3:-3, 3:-3]).max() <= 1
+        up = resize.imresize(lr_patch, 2.0).numpy().astype(float)[4:-4, 4:-4]
+        errors = {(dy, dx): np.mean((up - np.roll(hr_patch, (dy, dx), (0, 1)).astype(float)[4:-4, 4:-4]) ** 2)
+                  for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+        assert min(errors, key=errors.get) == (0, 0)
+
+
+def test_hr_lr_folder_pairs(tmp_path):
+    hr_dir, lr_dir = tmp_path / "HR", tmp_path / "LR"
+    hr_dir.mkdir(), lr_dir.mkdir()
+    hr = _photo(48, 64)
+    Image.fromarray(hr).save(hr_dir / "a.png")
+    Image.fromarray(resize.degrade(hr, 4).numpy()).save(lr_dir / "a.png")
+    (name, lr_img, hr_img), = data.evaluation_images(f"{hr_dir}:{lr_dir}", 4)
+    assert name == "a" and lr_img.shape == (12, 16, 3) and hr_img.shape == (48, 64, 3)
+    Image.fromarray(hr[:, :60]).save(hr_dir / "b.png")
+    Image.fromarray(resize.degrade(hr, 4).numpy()).save(lr_dir / "b.png")
+    with pytest.raises(data.DataError, match="does not match HR"):
+        list(data.evaluation_images(f"{hr_dir}:{lr_dir}", 4))
+    Image.fromarray(hr).save(hr_dir / "c.png")
+    with pytest.raises(data.DataError, match="no LR file .* for HR image"):
+        data.resolve_pairs(f"{hr_dir}:{lr_dir}")
+
+
+def test_evaluation_modcrops_hr(tmp_path):
+    Image.fromarray(_photo(50, 66)).save(tmp_path / "odd.png")
+    (_, lr, hr), = data.evaluation_images(str(tmp_path), 4)
+    assert hr.shape == (48, 64, 3) and lr.shape == (12, 16, 3)
+
+
+def test_disk_cache_is_used(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    store = _store(folder)
+    cached = data.build_store(data.resolve_pairs(str(folder)), 2, 32, cache_dir=str(tmp_path / "cache"))
+    assert len(os.listdir(tmp_path / "cache")) == 6
+    assert isinstance(cached.hrs[0], np.memmap)
+    for a, b in zip(store.hrs + store.lrs, cached.hrs + cached.lrs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_missing_div2k_archives_say_what_to_place(tmp_path):
+    with pytest.raises(data.DataError) as err:
+        data._check_div2k_archives("div2k/bicubic_x4", str(tmp_path))
+    message = str(err.value)
+    for archive in ("DIV2K_train_HR.zip", "DIV2K_valid_HR.zip", "DIV2K_train_LR_bicubic_X4.zip"):
+        assert archive in message
+    assert str(tmp_path) in message
+
+
+def test_sample_split_ships_with_dependencies():
+    pairs = data.resolve_pairs("sample:train")
+    assert len(pairs) >= 4 and all(os.path.isfile(p.hr_path) for p in pairs)
+    with pytest.raises(data.DataError, match="unknown sample split"):
+        data.resolve_pairs("sample:nope")

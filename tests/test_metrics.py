@@ -1,0 +1,68 @@
+import glob
+import os
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from keras_mdsrgan import imageio, metrics, resize
+
+
+def _pair(seed=0, shape=(40, 52, 3)):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-20, 21, shape), 0, 255).astype(np.uint8)
+    return a, b
+
+
+@pytest.mark.parametrize("border", [0, 2, 4])
+def test_psnr_ssim_match_skimage_on_y(border):
+    a, b = _pair(border)
+    ya, yb = metrics.rgb_to_y(a), metrics.rgb_to_y(b)
+    if border:
+        ya, yb = ya[border:-border, border:-border], yb[border:-border, border:-border]
+    assert metrics.psnr(a, b, border) == pytest.approx(peak_signal_noise_ratio(ya, yb, data_range=255), abs=1e-6)
+    expected = structural_similarity(ya, yb, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                     data_range=255)
+    assert metrics.ssim(a, b, border) == pytest.approx(expected, abs=1e-4)
+
+
+def test_rgb_variants_and_y_convention():
+    a, b = _pair(5)
+    assert metrics.psnr(a, b, y_only=False) == pytest.approx(
+        peak_signal_noise_ratio(a.astype(float), b.astype(float), data_range=255), abs=1e-6)
+    white, black = np.full((1, 1, 3), 255, np.uint8), np.zeros((1, 1, 3), np.uint8)
+    assert metrics.rgb_to_y(white)[0, 0] == 235 and metrics.rgb_to_y(black)[0, 0] == 16
+
+
+def test_identical_images_give_inf_and_means_skip_it():
+    a, _ = _pair()
+    assert metrics.psnr(a, a) == float("inf")
+    assert metrics.mean_psnr([30.0, float("inf"), 32.0]) == 31.0
+    assert np.isnan(metrics.mean_psnr([float("inf")]))
+
+
+def test_border_crop_changes_what_is_compared():
+    a = np.full((20, 20, 3), 100, np.uint8)
+    b = a.copy()
+    b[:2] = 0  # differences only in the top two rows
+    assert metrics.psnr(a, b, border=2) == float("inf")
+    assert np.isfinite(metrics.psnr(a, b, border=1))
+
+
+# Published bicubic baselines (e.g. Kim et al., VDSR, CVPR 2016, Table 3): PSNR dB / SSIM.
+PUBLISHED = {("Set5", 2): (33.66, 0.9299), ("Set5", 4): (28.42, 0.8104)}
+
+
+@pytest.mark.parametrize("dataset,scale", sorted(PUBLISHED))
+def test_bicubic_baseline_reproduces_published(shared_datasets, dataset, scale):
+    psnrs, ssims = [], []
+    for hr_path in sorted(glob.glob(os.path.join(shared_datasets, "benchmark", dataset, f"x{scale}", "HR", "*.png"))):
+        hr = imageio.read_image(hr_path)
+        lr = imageio.read_image(hr_path.replace(os.sep + "HR" + os.sep, os.sep + "LR" + os.sep))
+        up = resize.imresize(lr, scale).numpy()
+        psnrs.append(metrics.psnr(hr, up, border=scale))
+        ssims.append(metrics.ssim(hr, up, border=scale))
+    psnr, ssim = PUBLISHED[(dataset, scale)]
+    assert np.mean(psnrs) == pytest.approx(psnr, abs=0.025)
+    assert np.mean(ssims) == pytest.approx(ssim, abs=0.002)

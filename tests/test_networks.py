@@ -1,0 +1,57 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_mdsrgan.discriminators import build_srgan_discriminator
+from keras_mdsrgan.generators import build_srresnet, upsampling_factors
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4, 8])
+@pytest.mark.parametrize("size", [(7, 11), (16, 16)])
+def test_generator_output_shape_any_size(scale, size):
+    g = build_srresnet(scale, filters=8, num_blocks=1)
+    out = g(tf.zeros([2, *size, 3]))
+    assert out.shape == (2, size[0] * scale, size[1] * scale, 3)
+
+
+def test_generator_structure_follows_srresnet():
+    g = build_srresnet(4, filters=64, num_blocks=16)
+    assert g.get_layer("head_conv").kernel.shape == (9, 9, 3, 64)
+    assert g.get_layer("tail_conv").kernel.shape == (9, 9, 64, 3)
+    assert len([l for l in g.layers if l.name.endswith("_add")]) == 16
+    assert upsampling_factors(4) == [2, 2] and upsampling_factors(3) == [3]
+    assert 1.5e6 < g.count_params() < 1.6e6  # SRResNet: 1.55 M parameters
+    with pytest.raises(ValueError, match="unsupported scale"):
+        upsampling_factors(5)
+
+
+def test_discriminator_is_srgan_shaped():
+    d = build_srgan_discriminator(96)
+    convs = [l for l in d.layers if l.name.startswith("conv")]
+    assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256, 512, 512]
+    assert [c.strides[0] for c in convs] == [1, 2, 1, 2, 1, 2, 1, 2]
+    assert d.get_layer("dense").units == 1024
+    assert d(tf.zeros([3, 96, 96, 3])).shape == (3, 1)
+
+
+def test_keras_round_trip_in_fresh_process(tmp_path):
+    g = build_srresnet(4, filters=8, num_blocks=2)
+    x = np.random.default_rng(0).random((1, 9, 13, 3), dtype=np.float32)
+    path = str(tmp_path / "g.keras")
+    g.save(path)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", g(x).numpy())
+    # The reloading process imports only keras and the custom layer module, no training code.
+    script = ("import numpy as np, keras, keras_mdsrgan.layers, sys;"
+              f"m = keras.saving.load_model({path!r});"
+              f"y = m(np.load({str(tmp_path / 'x.npy')!r})).numpy();"
+              f"sys.exit(0 if np.array_equal(y, np.load({str(tmp_path / 'y.npy')!r})) else 3)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-2000:]
