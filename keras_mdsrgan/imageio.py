@@ -72,6 +72,10 @@ def read_image(path: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write(path: str, write) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path``, so readers never see half a file."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -81,6 +85,7 @@ def atomic_write(path: str, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

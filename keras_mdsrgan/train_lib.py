@@ -170,7 +170,11 @@ def run(config: RunConfig, run_dir: str, restart: bool = False) -> dict:
         checkpoint = make_checkpoint(cohort, step)
     manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=t.keep_checkpoints)
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        try:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as err:
+            raise TrainingError(f"{manager.latest_checkpoint} does not fit the current settings "
+                                f"({str(err).splitlines()[0][:200]}); pass --restart or another --run_dir") from None
         log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
 
     total = t.pretrain_steps + t.gan_steps
@@ -232,6 +236,7 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
     table = evaluation.markdown_table(results)
     _write_text(os.path.join(run_dir, "results.md"), table + "\n")
     if sample:
+        _, _, sample["hr"] = next(data.evaluation_images(d.val[0], d.scale, 1))
         _save_sample(sample, os.path.join(run_dir, "samples"))
     return results
 
@@ -243,9 +248,10 @@ def _dataset_name(spec: str) -> str:
 
 
 def _save_sample(sample: dict, folder: str) -> None:
-    """Each model's SR of the first validation image, and all of them side by side."""
+    """Each model's SR of the first validation image, and all of them side by side with HR."""
     name = sample.pop("name")
     for model, image in sample.items():
-        imageio.write_image(os.path.join(folder, f"{name}_{model}.png"), image)
+        if model != "hr":
+            imageio.write_image(os.path.join(folder, f"{name}_{model}.png"), image)
     imageio.write_image(os.path.join(folder, f"{name}_side_by_side.png"),
                         np.concatenate(list(sample.values()), axis=1))
