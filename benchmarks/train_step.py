@@ -33,8 +33,9 @@ flags.DEFINE_integer("steps", 10, "Timed steps per configuration (after 2 warm-u
 FLAGS = flags.FLAGS
 
 
-def make_step(num_pairs: int, mode: str):
-    blocks, filters, dfilters, dense, batch, patch = PRESETS[FLAGS.preset]
+def make_step(num_pairs: int, mode: str, preset: str):
+    """A callable running one training step of a freshly built cohort on a fixed batch."""
+    blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
     config = RunConfig(
         data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
         model=ModelConfig(num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks,
@@ -55,8 +56,9 @@ def make_step(num_pairs: int, mode: str):
 
 def main(argv):
     del argv
-    runs = {"single pair": make_step(1, "independent"), "K=2 independent": make_step(2, "independent"),
-            "K=2 ml": make_step(2, "ml")}
+    runs = {"single pair": make_step(1, "independent", FLAGS.preset),
+            "K=2 independent": make_step(2, "independent", FLAGS.preset),
+            "K=2 ml": make_step(2, "ml", FLAGS.preset)}
     times = {name: [] for name in runs}
     for _ in range(2):
         for run in runs.values():

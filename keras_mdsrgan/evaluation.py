@@ -32,11 +32,36 @@ def bicubic_upscaler(scale: int) -> Upscaler:
     return lambda lr: resize.imresize(lr, float(scale)).numpy()
 
 
+PI_UNAVAILABLE = "PI = ((10 - Ma) + NIQE) / 2 needs the Ma et al. (2017) score, not implemented yet"
+
+
+def score_image(hr: np.ndarray, sr: np.ndarray, scale: int) -> dict:
+    """PSNR / SSIM (Y, border = scale) and NIQE (None below two 96x96 blocks) of one SR image."""
+    try:
+        niqe = metrics.niqe(sr, border=scale)
+    except ValueError:
+        niqe = None
+    return {"psnr": metrics.psnr(hr, sr, border=scale), "ssim": metrics.ssim(hr, sr, border=scale),
+            "niqe": niqe, "pi": None}
+
+
+def summarize(per_image: dict[str, dict]) -> dict:
+    """Mean scores over images (PSNR: finite values only; NIQE: images large enough only)."""
+    niqes = [s["niqe"] for s in per_image.values() if s["niqe"] is not None]
+    return {
+        "psnr": metrics.mean_psnr([s["psnr"] for s in per_image.values()]),
+        "ssim": float(np.mean([s["ssim"] for s in per_image.values()])) if per_image else math.nan,
+        "niqe": float(np.mean(niqes)) if niqes else None,
+        "pi": None,
+        "n_images": len(per_image),
+    }
+
+
 def evaluate(upscalers: dict[str, Upscaler], images: Iterable[tuple[str, np.ndarray, np.ndarray]],
              scale: int, on_image: Callable | None = None) -> dict:
-    """Mean and per-image PSNR / SSIM (Y, border = scale) of every upscaler on ``images``.
+    """Per-image and mean scores of every upscaler on ``images`` (one image in memory at a time).
 
-    Returns ``{MODEL: {"psnr", "ssim", "n_images", "per_image": {NAME: {"psnr", "ssim"}}}}``;
+    Returns ``{MODEL: {"psnr", "ssim", "niqe", "pi", "n_images", "per_image": {NAME: scores}}}``;
     ``on_image(name, model, sr)`` is called for every SR image (e.g. to save it).
     """
     per_image: dict[str, dict] = {name: {} for name in upscalers}
@@ -45,27 +70,22 @@ def evaluate(upscalers: dict[str, Upscaler], images: Iterable[tuple[str, np.ndar
             sr = upscale(lr)
             if sr.shape != hr.shape:
                 raise ValueError(f"{model} made {sr.shape} from {image_name}, expected {hr.shape}")
-            per_image[model][image_name] = {"psnr": metrics.psnr(hr, sr, border=scale),
-                                            "ssim": metrics.ssim(hr, sr, border=scale)}
+            per_image[model][image_name] = score_image(hr, sr, scale)
             if on_image:
                 on_image(image_name, model, sr)
-    results = {}
-    for model, scores in per_image.items():
-        results[model] = {
-            "psnr": metrics.mean_psnr([s["psnr"] for s in scores.values()]),
-            "ssim": float(np.mean([s["ssim"] for s in scores.values()])) if scores else math.nan,
-            "n_images": len(scores),
-            "per_image": scores,
-        }
-    return results
+    return {model: {**summarize(scores), "per_image": scores} for model, scores in per_image.items()}
 
 
 def markdown_table(results: dict[str, dict[str, dict]]) -> str:
-    """``{DATASET: {MODEL: {"psnr", "ssim"}}}`` as a Markdown table, datasets × models."""
+    """``{DATASET: {MODEL: scores}}`` as a Markdown table, datasets × models, PSNR / SSIM / NIQE."""
     models = list(dict.fromkeys(m for per_model in results.values() for m in per_model))
     lines = ["| dataset | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for dataset, per_model in results.items():
-        cells = [f"{per_model[m]['psnr']:.2f} dB / {per_model[m]['ssim']:.4f}" if m in per_model else "-"
-                 for m in models]
+        cells = [_cell(per_model[m]) if m in per_model else "-" for m in models]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "PSNR (dB) / SSIM / NIQE, Y channel, border = scale\n\n" + "\n".join(lines)
+
+
+def _cell(scores: dict) -> str:
+    niqe = "n/a" if scores.get("niqe") is None else f"{scores['niqe']:.3f}"
+    return f"{scores['psnr']:.2f} / {scores['ssim']:.4f} / {niqe}"

@@ -232,7 +232,8 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
         images = data.evaluation_images(spec, d.scale, d.val_max_images)
         scores = evaluation.evaluate(upscalers, images, d.scale, on_image=keep_first)
         results[_dataset_name(spec)] = scores
-    _write_json(os.path.join(run_dir, "results.json"), {"scale": d.scale, "results": results})
+    _write_json(os.path.join(run_dir, "results.json"),
+                {"scale": d.scale, "results": results, "pi_note": evaluation.PI_UNAVAILABLE})
     table = evaluation.markdown_table(results)
     _write_text(os.path.join(run_dir, "results.md"), table + "\n")
     if sample:

@@ -1,0 +1,153 @@
+"""Score generators (and bicubic) on benchmark sets: PSNR, SSIM, NIQE (PI when available).
+
+  python -m keras_mdsrgan.evaluate --scale=4 --datasets=Set5=HR_DIR[:LR_DIR],Set14=... \
+      (--run_dir=DIR | --models=a.keras,b.keras | --bicubic) [--out=DIR] [--save_images]
+
+Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "pi",
+"n_images"}}}}, plus per-image scores), OUT/results.csv, and prints a Markdown table.
+Models are named bicubic, pair0, pair1, ... (from --run_dir) or by file stem.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import logging
+import os
+import re
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_integer("scale", None, "Upscaling factor of the models.", lower_bound=2)
+flags.DEFINE_list("datasets", None, "NAME=HR_DIR or NAME=HR_DIR:LR_DIR, comma-separated.")
+flags.DEFINE_string("run_dir", None, "A training run: evaluates its generator_K.keras as pairK.")
+flags.DEFINE_list("models", [], "Generator files (.keras), named by file stem.")
+flags.DEFINE_bool("bicubic", False, "Also score MATLAB bicubic upscaling.")
+flags.DEFINE_string("out", "eval_results", "Output folder for results.json / results.csv / images.")
+flags.DEFINE_bool("save_images", False, "Save every SR image under OUT/DATASET/MODEL/.")
+flags.DEFINE_integer("max_images", None, "Use at most this many images per dataset.", lower_bound=1)
+flags.mark_flags_as_required(["scale", "datasets"])
+
+
+class EvaluationError(ValueError):
+    """Unusable evaluation input; the message names the file or flag."""
+
+
+def parse_datasets(specs: list[str]) -> dict[str, str]:
+    """``["Set5=HR[:LR]", ...]`` -> ``{"Set5": "HR[:LR]"}``."""
+    datasets = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise EvaluationError(f"--datasets entry {spec!r} is not NAME=HR_DIR[:LR_DIR]")
+        datasets[name] = path
+    return datasets
+
+
+def model_files(run_dir: str | None, models: list[str]) -> dict[str, str]:
+    """Model name -> file: pairK for a run's generator_K.keras, the stem for --models."""
+    files = {}
+    if run_dir:
+        found = glob.glob(os.path.join(run_dir, "generator_*.keras"))
+        if not found:
+            raise EvaluationError(f"{run_dir}: no generator_K.keras files (has the run finished?)")
+        for path in sorted(found, key=lambda p: int(re.findall(r"\d+", os.path.basename(p))[0])):
+            files["pair" + re.findall(r"\d+", os.path.basename(path))[0]] = path
+    for path in models:
+        if not os.path.exists(path):
+            raise EvaluationError(f"{path}: no such model file")
+        files[os.path.splitext(os.path.basename(os.path.normpath(path)))[0]] = path
+    return files
+
+
+def load_upscaler(path: str, scale: int):
+    """A uint8 upscaler from a .keras generator, checked to upscale by ``scale``."""
+    import keras
+    import numpy as np
+
+    from keras_mdsrgan import evaluation, layers  # noqa: F401  (registers PixelShuffle)
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many types for unreadable files
+        raise EvaluationError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0][:200]})") from None
+    probe = model(np.zeros((1, 8, 8, 3), np.float32), training=False)
+    if probe.shape[1] != 8 * scale:
+        raise EvaluationError(f"{path}: upscales by {probe.shape[1] / 8:g}, not --scale={scale}")
+    return evaluation.generator_upscaler(model)
+
+
+def write_csv(path: str, results: dict) -> None:
+    from keras_mdsrgan import imageio
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["dataset", "model", "image", "psnr", "ssim", "niqe", "pi"])
+    for dataset, per_model in results.items():
+        for model, scores in per_model.items():
+            for image, s in scores["per_image"].items():
+                writer.writerow([dataset, model, image, s["psnr"], s["ssim"], s["niqe"], s["pi"]])
+            writer.writerow([dataset, model, "MEAN", scores["psnr"], scores["ssim"], scores["niqe"], scores["pi"]])
+    imageio.atomic_write(path, lambda tmp: open(tmp, "w", newline="").write(buffer.getvalue()))
+
+
+def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_images: bool = False,
+        max_images: int | None = None, verbose: bool = True) -> dict:
+    """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
+    import json
+
+    import keras
+
+    from keras_mdsrgan import data, evaluation, imageio
+
+    results = {}
+    for dataset, spec in datasets.items():
+        pairs = data.resolve_pairs(spec)[:max_images]
+        bar = keras.utils.Progbar(len(pairs), verbose=1 if verbose else 0, unit_name="image")
+        if verbose:
+            print(f"{dataset}: {len(pairs)} images x {len(upscalers)} models")
+
+        def images():
+            for i, pair in enumerate(pairs):
+                yield (pair.name, *data.load_pair(pair, scale))
+                bar.update(i + 1)
+
+        def save(image_name, model, sr):
+            imageio.write_image(os.path.join(out, dataset, model, f"{image_name}.png"), sr)
+
+        results[dataset] = evaluation.evaluate(upscalers, images(), scale, on_image=save if save_images else None)
+    payload = {"scale": scale, "results": results, "pi_note": evaluation.PI_UNAVAILABLE}
+    imageio.atomic_write(os.path.join(out, "results.json"),
+                         lambda tmp: open(tmp, "w").write(json.dumps(payload, indent=1) + "\n"))
+    write_csv(os.path.join(out, "results.csv"), results)
+    return results
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    from keras_mdsrgan import evaluation
+
+    try:
+        datasets = parse_datasets(FLAGS.datasets)
+        files = model_files(FLAGS.run_dir, FLAGS.models)
+        if not files and not FLAGS.bicubic:
+            raise EvaluationError("nothing to evaluate: give --run_dir, --models or --bicubic")
+        upscalers = {"bicubic": evaluation.bicubic_upscaler(FLAGS.scale)} if FLAGS.bicubic else {}
+        upscalers.update({name: load_upscaler(path, FLAGS.scale) for name, path in files.items()})
+        results = run(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images, FLAGS.max_images,
+                      verbose=FLAGS.verbosity >= 0)
+    except ValueError as err:  # EvaluationError, DataError, ImageError: one-line messages
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"\n{evaluation.markdown_table(results)}\n\n{evaluation.PI_UNAVAILABLE}\nresults: {FLAGS.out}/results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,74 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO
+from keras_mdsrgan import resize
+from keras_mdsrgan.generators import build_srresnet
+
+
+def run_cli(*args):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-m", "keras_mdsrgan.evaluate", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:200, 0:112]
+    for i in range(2):
+        image = 128 + 50 * np.sin(x / (4.0 + i))[..., None] * np.cos(y / 6.0)[..., None] + rng.normal(0, 5, (200, 112, 3))
+        hr = np.clip(image, 0, 255).astype(np.uint8)
+        for sub, img in (("HR", hr), ("LR", resize.degrade(hr, 2).numpy())):
+            os.makedirs(root / sub, exist_ok=True)
+            Image.fromarray(img).save(root / sub / f"im{i}.png")
+    build_srresnet(2, filters=4, num_blocks=1).save(str(root / "tiny.keras"))
+    build_srresnet(4, filters=4, num_blocks=1).save(str(root / "x4.keras"))
+    os.makedirs(root / "empty")
+    return root
+
+
+def test_evaluate_writes_contract_json_csv_and_table(workspace):
+    out = workspace / "out"
+    result = run_cli("--scale=2", f"--datasets=Mine={workspace / 'HR'},Pairs={workspace / 'HR'}:{workspace / 'LR'}",
+                     f"--models={workspace / 'tiny.keras'}", "--bicubic", f"--out={out}", "--save_images")
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["scale"] == 2
+    assert set(payload["results"]) == {"Mine", "Pairs"}
+    for dataset in payload["results"].values():
+        assert set(dataset) == {"bicubic", "tiny"}
+        for scores in dataset.values():
+            assert {"psnr", "ssim", "niqe", "pi", "n_images"} <= set(scores)
+            assert scores["n_images"] == 2 and scores["pi"] is None and scores["niqe"] > 0
+    # LR made on the fly and LR read from files are the same images here.
+    assert payload["results"]["Mine"]["bicubic"]["psnr"] == pytest.approx(payload["results"]["Pairs"]["bicubic"]["psnr"])
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 2 * 2 * 3 and {r["image"] for r in rows} == {"im0", "im1", "MEAN"}
+    assert "| Mine |" in result.stdout and "| dataset | bicubic | tiny |" in result.stdout
+    assert sorted(os.listdir(out / "Mine" / "tiny")) == ["im0.png", "im1.png"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--models={ws}/x4.keras"], "upscales by 4, not --scale=2"),
+    (["--bicubic", "--datasets=E={ws}/empty"], "no image files"),
+    (["--bicubic", "--datasets=Bad={ws}/HR:{ws}/HR"], "does not match HR"),
+    (["--bicubic", "--datasets=Set5"], "is not NAME=HR_DIR"),
+    ([], "nothing to evaluate"),
+    (["--run_dir={ws}/empty"], "no generator_K.keras"),
+])
+def test_evaluate_errors_are_one_line(workspace, args, message):
+    args = [a.format(ws=workspace) for a in args]
+    if not any(a.startswith("--datasets") for a in args):
+        args.append(f"--datasets=D={workspace / 'HR'}")
+    result = run_cli("--scale=2", f"--out={workspace / 'err'}", *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
