@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_mdsrgan import data  # noqa: E402
-from train_step import PRESETS, make_step  # noqa: E402
+from common import PRESETS, make_step
+from keras_mdsrgan import data
 
 flags.DEFINE_enum("preset", "srgan", sorted(PRESETS), "Network and batch sizes.")
 flags.DEFINE_list("train", ["sample:train"], "Training sets, as for the train command.")

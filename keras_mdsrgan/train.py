@@ -94,6 +94,16 @@ def config_from_flags() -> RunConfig:
                           strategy=f.strategy))
 
 
+def save_flagfile(path: str) -> None:
+    """This module's flags as a flagfile that reruns (resumes) the same run."""
+    from keras_mdsrgan import imageio
+
+    module = FLAGS.find_module_defining_flag("run_dir")
+    lines = [flag.serialize() for flag in FLAGS.get_flags_for_module(module) if flag.name != "restart"]
+    lines = [line for line in lines if line]  # unset optional flags serialize to ""
+    imageio.atomic_write(path, lambda tmp: open(tmp, "w").write("\n".join(lines) + "\n"))
+
+
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -103,6 +113,7 @@ def main(argv: list[str]) -> int:
 
     config = config_from_flags()
     try:
+        save_flagfile(os.path.join(FLAGS.run_dir, "flags.cfg"))
         results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart)
     except (ValueError, losses.MissingWeightsError, train_lib.TrainingError) as err:
         # DataError, ImageError and config errors are ValueErrors with one-line messages.

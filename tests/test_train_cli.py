@@ -66,7 +66,7 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     run_dir = tmp_path / "run"
     first = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=4", f"--run_dir={run_dir}")
     assert first.returncode == 0, first.stderr[-3000:]
-    for name in ("config.json", "generator_0.keras", "generator_1.keras", "results.json", "results.md"):
+    for name in ("config.json", "flags.cfg", "generator_0.keras", "generator_1.keras", "results.json", "results.md"):
         assert (run_dir / name).is_file(), name
     assert sorted(os.listdir(run_dir / "samples")) == [
         "chelsea_bicubic.png", "chelsea_pair0.png", "chelsea_pair1.png", "chelsea_side_by_side.png"]
@@ -78,6 +78,8 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     for scores in table.values():
         assert scores["n_images"] == 1 and 5 < scores["psnr"] < 60 and 0 < scores["ssim"] <= 1
     assert "| sample_val |" in first.stdout
+    saved_flags = (run_dir / "flags.cfg").read_text()
+    assert "--gen_filters=4" in saved_flags and "restart" not in saved_flags
 
     # The same command with a longer schedule resumes from the saved step 8.
     second = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=6", f"--run_dir={run_dir}")
@@ -102,3 +104,15 @@ def test_non_finite_loss_names_pair_and_term():
     train_lib.check_finite({"pair0/g_total": 1.0, "pair1/d_total": 0.5}, step=3)
     with pytest.raises(train_lib.TrainingError, match="non-finite d_distill_kl of pair1 at step 7"):
         train_lib.check_finite({"pair0/g_total": 1.0, "pair1/d_distill_kl": float("nan")}, step=7)
+
+
+def test_same_seeds_reproduce_a_run(tmp_path):
+    def final_psnrs(name, *extra):
+        result = run_cli(*TINY, "--pretrain_steps=3", "--gan_steps=3", f"--run_dir={tmp_path / name}", *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+        scores = json.loads((tmp_path / name / "results.json").read_text())["results"]["sample_val"]
+        return [scores[f"pair{k}"]["psnr"] for k in range(2)]
+
+    first = final_psnrs("a")
+    assert final_psnrs("b") == first
+    assert final_psnrs("c", "--seed=1") != first

@@ -1,0 +1,40 @@
+"""Shared by the benchmark scripts: network presets and a timed-step factory."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # noqa: E402
+
+from keras_mdsrgan import train_lib  # noqa: E402
+from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+
+PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch
+    "srgan": (16, 64, 64, 1024, 16, 96),
+    "small": (4, 32, 16, 128, 8, 48),
+}
+
+
+def make_step(num_pairs: int, mode: str, preset: str):
+    """A callable running one training step of a freshly built cohort on a fixed batch."""
+    blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
+    config = RunConfig(
+        data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
+        model=ModelConfig(num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks,
+                          disc_filters=dfilters, disc_dense=dense),
+        loss=LossConfig(mode=mode, vgg_weights="random"),
+        train=TrainConfig())
+    cohort = train_lib.build_cohort(config)
+    lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
+    hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
+    step = tf.function(cohort.train_step)
+
+    def run():
+        logs = step((lr, hr))
+        return float(next(iter(logs.values())))  # wait for the step to finish
+
+    return run
