@@ -1,7 +1,7 @@
 """Score generators (and bicubic) on benchmark sets: PSNR, SSIM, NIQE (PI when available).
 
   python -m keras_mdsrgan.evaluate --scale=4 --datasets=Set5=HR_DIR[:LR_DIR],Set14=... \
-      (--run_dir=DIR | --models=a.keras,b.keras | --bicubic) [--out=DIR] [--save_images]
+      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir | --bicubic) [--out=DIR] [--save_images]
 
 Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "pi",
 "n_images"}}}}, plus per-image scores), OUT/results.csv, and prints a Markdown table.
@@ -13,18 +13,19 @@ from __future__ import annotations
 import csv
 import glob
 import io
-import logging
 import os
 import re
 import sys
 
 from absl import app, flags
 
+from keras_mdsrgan import cli
+
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("scale", None, "Upscaling factor of the models.", lower_bound=2)
 flags.DEFINE_list("datasets", None, "NAME=HR_DIR or NAME=HR_DIR:LR_DIR, comma-separated.")
 flags.DEFINE_string("run_dir", None, "A training run: evaluates its generator_K.keras as pairK.")
-flags.DEFINE_list("models", [], "Generator files (.keras), named by file stem.")
+flags.DEFINE_list("models", [], "Generators (.keras, .tflite or exported SavedModel folders), named by stem.")
 flags.DEFINE_bool("bicubic", False, "Also score MATLAB bicubic upscaling.")
 flags.DEFINE_string("out", "eval_results", "Output folder for results.json / results.csv / images.")
 flags.DEFINE_bool("save_images", False, "Save every SR image under OUT/DATASET/MODEL/.")
@@ -64,20 +65,13 @@ def model_files(run_dir: str | None, models: list[str]) -> dict[str, str]:
 
 
 def load_upscaler(path: str, scale: int):
-    """A uint8 upscaler from a .keras generator, checked to upscale by ``scale``."""
-    import keras
-    import numpy as np
+    """A uint8 upscaler from a .keras, SavedModel or .tflite generator, checked against ``scale``."""
+    from keras_mdsrgan import inference
 
-    from keras_mdsrgan import evaluation, layers  # noqa: F401  (registers PixelShuffle)
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as err:  # Keras raises many types for unreadable files
-        raise EvaluationError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0][:200]})") from None
-    probe = model(np.zeros((1, 8, 8, 3), np.float32), training=False)
-    if probe.shape[1] != 8 * scale:
-        raise EvaluationError(f"{path}: upscales by {probe.shape[1] / 8:g}, not --scale={scale}")
-    return evaluation.generator_upscaler(model)
+    model = inference.load(path)
+    if inference.model_scale(model) != scale:
+        raise EvaluationError(f"{path}: upscales by {inference.model_scale(model)}, not --scale={scale}")
+    return lambda lr: inference.upscale(model, lr)
 
 
 def write_csv(path: str, results: dict) -> None:
@@ -129,8 +123,7 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    cli.quiet_tensorflow()
     from keras_mdsrgan import evaluation
 
     try:

@@ -6,25 +6,16 @@ import math
 from typing import Callable, Iterable
 
 import numpy as np
-import tensorflow as tf
 
-from keras_mdsrgan import metrics, resize
+from keras_mdsrgan import inference, metrics, resize
 
 Upscaler = Callable[[np.ndarray], np.ndarray]  # uint8 LR (H, W, 3) -> uint8 SR (sH, sW, 3)
 
 
-def to_uint8(image) -> np.ndarray:
-    """[0, 1] floats to uint8 with rounding and clipping."""
-    return np.clip(np.floor(np.asarray(image, np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
-
-
 def generator_upscaler(generator) -> Upscaler:
     """Wrap a Keras generator (LR [0, 1] -> SR [0, 1]) as a uint8 image upscaler."""
-    @tf.function(reduce_retracing=True)
-    def run(lr):
-        return generator(lr[None], training=False)[0]
-
-    return lambda lr: to_uint8(run(tf.constant(lr, tf.float32) / 255.0).numpy())
+    model = inference.KerasUpscaler(generator)
+    return lambda lr: inference.upscale(model, lr)
 
 
 def bicubic_upscaler(scale: int) -> Upscaler:

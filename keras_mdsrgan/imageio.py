@@ -56,6 +56,11 @@ def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
 
 def read_image(path: str) -> np.ndarray:
     """Decode ``path`` to an ``(H, W, 3)`` uint8 array by the module's rule."""
+    return read_image_and_alpha(path)[0]
+
+
+def read_image_and_alpha(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``read_image`` plus the alpha channel as (H, W) uint8, or None when there is none."""
     try:
         if os.path.getsize(path) == 0:
             raise ImageError(f"{path}: empty file")
@@ -63,13 +68,22 @@ def read_image(path: str) -> np.ndarray:
             image.seek(0)
             image.load()
             array = _to_uint8_rgb(image)
+            alpha = _alpha(image)
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise ImageError(f"{path}: cannot decode image ({err})") from None
     if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
         raise ImageError(f"{path}: decoded to an unusable shape {array.shape}")
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array), alpha
+
+
+def _alpha(image: Image.Image) -> np.ndarray | None:
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        return np.asarray(image.getchannel("A")).copy()
+    return None
 
 
 _UMASK = os.umask(0)

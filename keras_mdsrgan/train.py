@@ -8,11 +8,12 @@ absl's --verbosity sets the console: -1 hides the progress bar and info messages
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
 from absl import app, flags
+
+from keras_mdsrgan import cli
 
 from keras_mdsrgan.config import MODES, SCALES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
@@ -107,8 +108,7 @@ def save_flagfile(path: str) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    cli.quiet_tensorflow()
     from keras_mdsrgan import evaluation, losses, train_lib  # imported late: TensorFlow is slow
 
     config = config_from_flags()

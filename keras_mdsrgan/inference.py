@@ -1,0 +1,168 @@
+"""Run a trained generator from any deployed form (.keras, SavedModel, .tflite), whole or tiled.
+
+Every upscaler maps a uint8 RGB image (H, W, 3) to uint8 (sH, sW, 3). Tiled upscaling cuts
+the LR image into tiles, runs each with ``overlap`` LR pixels of context on every side and
+keeps only the tile's own part of the output: with an overlap of at least the generator's
+receptive radius the stitched image equals the whole-image result, in bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+DEFAULT_OVERLAP = 48  # LR pixels; covers SRResNet up to 20 residual blocks at x2/x4
+
+
+class ModelLoadError(ValueError):
+    """A model path that cannot be used; the message names it."""
+
+
+def receptive_radius(model) -> int:
+    """LR pixels on each side that can influence an output pixel of a Keras SRResNet-like model.
+
+    Sums the half-widths of the convolutions along the graph, in LR pixels (a convolution after
+    an r-fold pixel shuffle adds half-width / r). Residual additions do not widen it.
+    """
+    import keras
+
+    from keras_mdsrgan.layers import PixelShuffle
+
+    radius, factor = 0.0, 1
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            radius += (layer.kernel_size[0] - 1) // 2 * layer.dilation_rate[0] / factor
+        elif isinstance(layer, PixelShuffle):
+            factor *= layer.factor
+    return int(np.ceil(radius))
+
+
+def to_uint8(image) -> np.ndarray:
+    """[0, 1] floats to uint8, rounded half up and clipped."""
+    return np.clip(np.floor(np.asarray(image, np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
+
+
+class KerasUpscaler:
+    """A .keras generator (or an in-memory Keras model)."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        self.model = model
+        self.radius = receptive_radius(model)
+        self._run = tf.function(lambda lr: model(lr, training=False), reduce_retracing=True)
+
+    def float_call(self, lr: np.ndarray) -> np.ndarray:
+        """(1, H, W, 3) float32 in [0, 1] -> (1, sH, sW, 3) float32."""
+        return self._run(lr).numpy()
+
+
+class SavedModelUpscaler:
+    """A SavedModel written by ``python -m export`` (its float signature)."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(path)
+        if "serving_float" not in loaded.signatures:
+            raise ModelLoadError(f"{path}: SavedModel has no 'serving_float' signature (export it with "
+                                 "python -m export)")
+        self._loaded = loaded  # keeps the variables alive
+        self._signature = loaded.signatures["serving_float"]
+        self.radius = _manifest_radius(path)
+
+    def float_call(self, lr: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        return self._signature(lr=tf.constant(lr))["sr"].numpy()
+
+
+class TFLiteUpscaler:
+    """A .tflite model (float32 input and output), run by the LiteRT interpreter."""
+
+    def __init__(self, path: str, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=path, num_threads=num_threads or os.cpu_count())
+        except ValueError as err:
+            raise ModelLoadError(f"{path}: not a TFLite model ({err})") from None
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        self._shape = None
+        self.radius = _manifest_radius(path)
+
+    def float_call(self, lr: np.ndarray) -> np.ndarray:
+        if self._shape != lr.shape:
+            self.interpreter.resize_tensor_input(self._input["index"], list(lr.shape))
+            self.interpreter.allocate_tensors()
+            self._shape = lr.shape
+        self.interpreter.set_tensor(self._input["index"], lr)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output["index"])
+
+
+def _manifest_radius(path: str) -> int:
+    """The receptive radius recorded by the exporter next to the model, else a safe default."""
+    folder = os.path.dirname(os.path.abspath(path))
+    for _ in range(4):  # SavedModels sit in OUT/saved_model/NAME/VERSION
+        manifest = os.path.join(folder, "manifest.json")
+        if os.path.isfile(manifest):
+            with open(manifest) as f:
+                return int(json.load(f).get("receptive_radius_lr", DEFAULT_OVERLAP))
+        folder = os.path.dirname(folder)
+    return DEFAULT_OVERLAP
+
+
+def load(path: str):
+    """An upscaler for ``path``: a .keras file, a .tflite file or a SavedModel folder."""
+    if not os.path.exists(path):
+        raise ModelLoadError(f"{path}: no such model")
+    if path.endswith(".tflite"):
+        return TFLiteUpscaler(path)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise ModelLoadError(f"{path}: a folder without saved_model.pb")
+        return SavedModelUpscaler(path)
+    if path.endswith(".keras"):
+        import keras
+
+        from keras_mdsrgan import layers  # noqa: F401  (registers PixelShuffle)
+
+        try:
+            return KerasUpscaler(keras.saving.load_model(path, compile=False))
+        except Exception as err:  # Keras raises many types for unreadable files
+            raise ModelLoadError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0][:200]})") from None
+    raise ModelLoadError(f"{path}: unknown model format (use .keras, .tflite or a SavedModel folder)")
+
+
+def model_scale(upscaler) -> int:
+    """The upscaling factor, measured on a small input."""
+    out = upscaler.float_call(np.zeros((1, 8, 8, 3), np.float32))
+    return out.shape[1] // 8
+
+
+def upscale(upscaler, lr: np.ndarray, tile: int | None = None, overlap: int | None = None) -> np.ndarray:
+    """uint8 (H, W, 3) -> uint8 (sH, sW, 3), whole or in ``tile``-sized LR tiles."""
+    lr_float = lr.astype(np.float32)[None] / 255.0
+    if not tile or (lr.shape[0] <= tile and lr.shape[1] <= tile):
+        return to_uint8(upscaler.float_call(lr_float)[0])
+    overlap = upscaler.radius if overlap is None else overlap
+    height, width = lr.shape[:2]
+    scale = None
+    out = None
+    for y0 in range(0, height, tile):
+        for x0 in range(0, width, tile):
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            top, left = max(y0 - overlap, 0), max(x0 - overlap, 0)
+            bottom, right = min(y1 + overlap, height), min(x1 + overlap, width)
+            sr = upscaler.float_call(lr_float[:, top:bottom, left:right])[0]
+            if out is None:
+                scale = sr.shape[0] // (bottom - top)
+                out = np.empty((height * scale, width * scale, 3), np.uint8)
+            oy, ox = (y0 - top) * scale, (x0 - left) * scale
+            out[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = to_uint8(
+                sr[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale])
+    return out
