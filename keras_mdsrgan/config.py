@@ -6,6 +6,7 @@ import dataclasses
 
 MODES = ("independent", "ml", "ml_star")
 SCALES = (2, 3, 4, 8)
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ModelConfig:
     gen_blocks: int = 16
     disc_filters: int = 64
     disc_dense: int = 1024
+    sync_batchnorm: bool = False  # batch statistics over all replicas (tf.distribute)
 
     def validate(self) -> None:
         if self.num_pairs < 1:
@@ -102,18 +104,20 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     log_every: int = 50
+    val_every: int = 1000
     verbosity: int = 1
     seed: int = 0
     strategy: str = "auto"
+    jit_compile: bool = False
 
     def validate(self) -> None:
         if self.pretrain_steps < 0 or self.gan_steps < 0:
             raise ValueError("step counts must not be negative")
         if self.pretrain_steps + self.gan_steps == 0:
             raise ValueError("nothing to train: pretrain_steps and gan_steps are both 0")
-        if self.checkpoint_every < 1 or self.log_every < 1 or self.keep_checkpoints < 1:
-            raise ValueError("checkpoint_every, log_every and keep_checkpoints must be positive")
-        if self.strategy not in ("auto", "one_device", "mirrored"):
+        if min(self.checkpoint_every, self.log_every, self.keep_checkpoints, self.val_every) < 1:
+            raise ValueError("checkpoint_every, log_every, val_every and keep_checkpoints must be positive")
+        if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}")
 
 

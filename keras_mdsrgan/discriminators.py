@@ -7,7 +7,7 @@ from keras import layers
 
 
 def build_srgan_discriminator(patch_size: int = 96, filters: int = 64, dense_units: int = 1024,
-                              name: str = "discriminator") -> keras.Model:
+                              name: str = "discriminator", sync_batchnorm: bool = False) -> keras.Model:
     """Conv widths f, f, 2f, 2f, 4f, 4f, 8f, 8f with stride 2 on every second conv; BN on all
     but the first; LeakyReLU(0.2). Input: HR RGB in [0, 1] of ``patch_size`` squared."""
     image = keras.Input(shape=(patch_size, patch_size, 3), name="hr")
@@ -16,7 +16,7 @@ def build_srgan_discriminator(patch_size: int = 96, filters: int = 64, dense_uni
         width = filters * 2 ** (i // 2)
         x = layers.Conv2D(width, 3, strides=1 + i % 2, padding="same", name=f"conv{i}")(x)
         if i > 0:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
+            x = layers.BatchNormalization(synchronized=sync_batchnorm, name=f"bn{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"lrelu{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(dense_units, name="dense")(x)

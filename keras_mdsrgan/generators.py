@@ -25,22 +25,23 @@ def _prelu(name: str) -> layers.Layer:
     return layers.PReLU(shared_axes=[1, 2], name=name)
 
 
-def build_srresnet(scale: int = 4, filters: int = 64, num_blocks: int = 16,
-                   name: str = "srresnet") -> keras.Model:
+def build_srresnet(scale: int = 4, filters: int = 64, num_blocks: int = 16, name: str = "srresnet",
+                   sync_batchnorm: bool = False) -> keras.Model:
     """9x9 head, ``num_blocks`` residual blocks (conv-BN-PReLU-conv-BN), long skip,
-    sub-pixel upsampling with PReLU, 9x9 tail."""
+    sub-pixel upsampling with PReLU, 9x9 tail. ``sync_batchnorm``: batch statistics over
+    all replicas under tf.distribute."""
     lr = keras.Input(shape=(None, None, 3), name="lr")
     x = layers.Conv2D(filters, 9, padding="same", name="head_conv")(lr)
     x = head = _prelu("head_prelu")(x)
     for b in range(num_blocks):
         y = layers.Conv2D(filters, 3, padding="same", name=f"block{b}_conv1")(x)
-        y = layers.BatchNormalization(name=f"block{b}_bn1")(y)
+        y = layers.BatchNormalization(synchronized=sync_batchnorm, name=f"block{b}_bn1")(y)
         y = _prelu(f"block{b}_prelu")(y)
         y = layers.Conv2D(filters, 3, padding="same", name=f"block{b}_conv2")(y)
-        y = layers.BatchNormalization(name=f"block{b}_bn2")(y)
+        y = layers.BatchNormalization(synchronized=sync_batchnorm, name=f"block{b}_bn2")(y)
         x = layers.Add(name=f"block{b}_add")([x, y])
     x = layers.Conv2D(filters, 3, padding="same", name="trunk_conv")(x)
-    x = layers.BatchNormalization(name="trunk_bn")(x)
+    x = layers.BatchNormalization(synchronized=sync_batchnorm, name="trunk_bn")(x)
     x = layers.Add(name="long_skip")([head, x])
     for u, factor in enumerate(upsampling_factors(scale)):
         x = layers.Conv2D(filters * factor * factor, 3, padding="same", name=f"up{u}_conv")(x)

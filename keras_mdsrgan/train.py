@@ -8,22 +8,23 @@ absl's --verbosity sets the console: -1 hides the progress bar and info messages
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import app, flags
 
 from keras_mdsrgan import cli
 
-from keras_mdsrgan.config import MODES, SCALES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+from keras_mdsrgan.config import MODES, SCALES, STRATEGIES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
 FLAGS = flags.FLAGS
 
 # Run
 flags.DEFINE_string("run_dir", "runs/default", "Folder for checkpoints, logs, models and results.")
 flags.DEFINE_bool("restart", False, "Delete the run's checkpoints and start from step 0.")
-flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored"],
-                  "tf.distribute strategy; auto = mirrored over several GPUs, else one device.")
+flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
+                  "tf.distribute strategy; auto = mirrored over several GPUs, else one device; "
+                  "multi_worker reads the cluster from TF_CONFIG.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the per-replica step (GPUs).")
 # Data
 flags.DEFINE_list("train", ["sample:train"],
                   "Training sets: HR folders, HR_DIR:LR_DIR pairs, tfds:div2k/bicubic_x4, sample:train.")
@@ -43,6 +44,7 @@ flags.DEFINE_integer("gen_filters", 64, "Generator channels.", lower_bound=1)
 flags.DEFINE_integer("gen_blocks", 16, "Generator residual blocks.", lower_bound=0)
 flags.DEFINE_integer("disc_filters", 64, "Discriminator channels of the first conv.", lower_bound=1)
 flags.DEFINE_integer("disc_dense", 1024, "Discriminator dense units.", lower_bound=1)
+flags.DEFINE_bool("sync_batchnorm", False, "Batch-norm statistics over all replicas (several devices).")
 # Losses
 flags.DEFINE_enum("mode", "ml", list(MODES), "independent, ml (mutual learning) or ml_star (ensemble target).")
 flags.DEFINE_float("pixel_weight", 0.0, "GAN-stage pixel MSE weight.", lower_bound=0)
@@ -69,6 +71,8 @@ flags.DEFINE_integer("seed", 0, "Seed of weight initialisation.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.", lower_bound=1)
 flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.", lower_bound=1)
 flags.DEFINE_integer("log_every", 50, "Steps between TensorBoard scalar writes.", lower_bound=1)
+flags.DEFINE_integer("val_every", 1000, "Steps between validation PSNR / image logs in TensorBoard.",
+                     lower_bound=1)
 
 
 def config_from_flags() -> RunConfig:
@@ -81,7 +85,8 @@ def config_from_flags() -> RunConfig:
                         tfds_manual_dir=f.tfds_manual_dir, val_max_images=f.val_max_images,
                         seed=f.data_seed),
         model=ModelConfig(num_pairs=f.num_pairs, gen_filters=f.gen_filters, gen_blocks=f.gen_blocks,
-                          disc_filters=f.disc_filters, disc_dense=f.disc_dense),
+                          disc_filters=f.disc_filters, disc_dense=f.disc_dense,
+                          sync_batchnorm=f.sync_batchnorm),
         loss=LossConfig(mode=f.mode, pixel_weight=f.pixel_weight, perceptual_weight=f.perceptual_weight,
                         perceptual_layer=f.perceptual_layer, perceptual_rescale=f.perceptual_rescale,
                         vgg_weights=f.vgg_weights, adversarial_weight=f.adversarial_weight,
@@ -91,18 +96,16 @@ def config_from_flags() -> RunConfig:
                           gen_lr=f.gen_lr, disc_lr=f.disc_lr, lr_decay_steps=f.lr_decay_steps,
                           lr_decay_factor=f.lr_decay_factor, adam_beta1=f.adam_beta1,
                           checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
-                          log_every=f.log_every, verbosity=int(f.verbosity >= 0), seed=f.seed,
-                          strategy=f.strategy))
+                          log_every=f.log_every, val_every=f.val_every,
+                          verbosity=int(f.verbosity >= 0), seed=f.seed, strategy=f.strategy,
+                          jit_compile=f.jit_compile))
 
 
-def save_flagfile(path: str) -> None:
+def flagfile_text() -> str:
     """This module's flags as a flagfile that reruns (resumes) the same run."""
-    from keras_mdsrgan import imageio
-
     module = FLAGS.find_module_defining_flag("run_dir")
     lines = [flag.serialize() for flag in FLAGS.get_flags_for_module(module) if flag.name != "restart"]
-    lines = [line for line in lines if line]  # unset optional flags serialize to ""
-    imageio.atomic_write(path, lambda tmp: open(tmp, "w").write("\n".join(lines) + "\n"))
+    return "\n".join(line for line in lines if line) + "\n"  # unset optional flags serialize to ""
 
 
 def main(argv: list[str]) -> int:
@@ -113,13 +116,13 @@ def main(argv: list[str]) -> int:
 
     config = config_from_flags()
     try:
-        save_flagfile(os.path.join(FLAGS.run_dir, "flags.cfg"))
-        results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart)
+        results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart, flagfile=flagfile_text())
     except (ValueError, losses.MissingWeightsError, train_lib.TrainingError) as err:
         # DataError, ImageError and config errors are ValueErrors with one-line messages.
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"\nrun directory: {FLAGS.run_dir}\n{evaluation.markdown_table(results)}")
+    if results:  # only the chief evaluates
+        print(f"\nrun directory: {FLAGS.run_dir}\n{evaluation.markdown_table(results)}")
     return 0
 
 

@@ -16,13 +16,14 @@ import logging
 import math
 import os
 import shutil
+import tempfile
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import data, evaluation, imageio, losses
+from keras_mdsrgan import data, evaluation, imageio, losses, metrics
 from keras_mdsrgan.cohort import LossWeights, MutualSRGAN
 from keras_mdsrgan.config import RunConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
@@ -36,7 +37,12 @@ class TrainingError(RuntimeError):
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """``auto``: MirroredStrategy over several GPUs, else the default single device."""
+    """``auto``: MirroredStrategy over several GPUs, else the default single device.
+
+    ``multi_worker``: MultiWorkerMirroredStrategy configured by the standard TF_CONFIG.
+    """
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "mirrored" or (name == "auto" and len(gpus) > 1):
         return tf.distribute.MirroredStrategy()
@@ -45,14 +51,31 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes checkpoints, logs and models (always, but for multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def _barrier(strategy: tf.distribute.Strategy) -> None:
+    """Wait until every worker gets here (a tiny all-reduce)."""
+    strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)), axis=None)
+
+
 def build_cohort(config: RunConfig) -> MutualSRGAN:
     """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
     m, l, t, d = config.model, config.loss, config.train, config.data
     keras.utils.set_random_seed(t.seed)
-    generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}")
+    generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}",
+                                 sync_batchnorm=m.sync_batchnorm)
                   for k in range(m.num_pairs)]
     discriminators = [build_srgan_discriminator(d.hr_patch, m.disc_filters, m.disc_dense,
-                                                name=f"discriminator_{k}")
+                                                name=f"discriminator_{k}", sync_batchnorm=m.sync_batchnorm)
                       for k in range(m.num_pairs)]
     vgg = (losses.build_vgg_features(l.perceptual_layer, l.vgg_weights)
            if l.perceptual_weight > 0 else None)
@@ -87,11 +110,17 @@ def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoi
     return tf.train.Checkpoint(**objects)
 
 
-def _step_function(strategy, step_fn):
-    """One distributed step: run ``step_fn`` on every replica, mean the logs."""
+def _step_function(strategy, step_fn, jit_compile: bool = False):
+    """One distributed step: run ``step_fn`` on every replica, mean the logs.
+
+    The loop around ``strategy.run`` (rather than ``Model.fit``) works alike for one device,
+    MirroredStrategy and MultiWorkerMirroredStrategy.
+    """
+    replica_step = tf.function(step_fn, jit_compile=True) if jit_compile else step_fn
+
     @tf.function
     def distributed_step(iterator):
-        per_replica = strategy.run(step_fn, args=(next(iterator),))
+        per_replica = strategy.run(replica_step, args=(next(iterator),))
         return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
                 for k, v in per_replica.items()}
 
@@ -146,40 +175,93 @@ class _Progress:
                     tf.summary.scalar(name, value)
 
 
-def run(config: RunConfig, run_dir: str, restart: bool = False) -> dict:
-    """Train (or resume) the cohort in ``run_dir``; returns the final evaluation results."""
+class _Validator:
+    """Validation PSNR per pair and an LR | bicubic | SR_k | HR image grid, in TensorBoard."""
+
+    def __init__(self, spec: str, scale: int, max_images: int):
+        self.scale = scale
+        self.images = list(data.evaluation_images(spec, scale, max_images))
+        self.bicubic = evaluation.bicubic_upscaler(scale)
+        self.upscalers = {}
+
+    def log(self, cohort: MutualSRGAN, writer, step: int) -> None:
+        grid = []
+        with writer.as_default(step=step):
+            for k, g in enumerate(cohort.generators):
+                upscale = self.upscalers.setdefault(k, evaluation.generator_upscaler(g))
+                outputs = [upscale(lr) for _, lr, _ in self.images]
+                psnrs = [metrics.psnr(hr, sr, border=self.scale) for (_, _, hr), sr in zip(self.images, outputs)]
+                tf.summary.scalar(f"val/pair{k}_psnr", metrics.mean_psnr(psnrs))
+                grid.append(outputs[0])
+            _, lr, hr = self.images[0]
+            nearest = np.repeat(np.repeat(lr, self.scale, axis=0), self.scale, axis=1)
+            grid = [nearest, self.bicubic(lr), *grid, hr]
+            tf.summary.image("val/lr_bicubic_sr_hr", np.concatenate(grid, axis=1)[None], max_outputs=1)
+
+
+def _restore(checkpoint: tf.train.Checkpoint, ckpt_dir: str) -> str | None:
+    latest = tf.train.latest_checkpoint(ckpt_dir)
+    if latest:
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as err:
+            raise TrainingError(f"{latest} does not fit the current settings "
+                                f"({str(err).splitlines()[0][:200]}); pass --restart or another --run_dir") from None
+    return latest
+
+
+def _learning_rates(cohort: MutualSRGAN, pretraining: bool) -> dict[str, float]:
+    def current(opt):
+        return float(keras.ops.convert_to_numpy(opt.learning_rate))
+
+    if pretraining:
+        return {"lr/pretrain": current(cohort.pretrain_optimizers[0])}
+    return {"lr/generator": current(cohort.gen_optimizers[0]),
+            "lr/discriminator": current(cohort.disc_optimizers[0])}
+
+
+def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | None = None) -> dict:
+    """Train (or resume) the cohort in ``run_dir``; returns the final evaluation results.
+
+    Under multi-worker training every worker runs this; only the chief writes files (the
+    others save their checkpoints to a scratch folder, as MultiWorkerMirroredStrategy needs).
+    ``flagfile``: the command line that started the run, saved as ``flags.cfg``.
+    """
     config.validate()
     d, t = config.data, config.train
     if config.loss.perceptual_weight > 0:
         losses.resolve_vgg19_weights(config.loss.vgg_weights)  # fail now, not after the data
-    os.makedirs(run_dir, exist_ok=True)
+    strategy = make_strategy(t.strategy)
+    chief = is_chief(strategy)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
-    if restart and os.path.isdir(ckpt_dir):
-        shutil.rmtree(ckpt_dir)
-    _write_json(os.path.join(run_dir, "config.json"), config.to_dict())
+    if chief:
+        os.makedirs(run_dir, exist_ok=True)
+        if restart and os.path.isdir(ckpt_dir):
+            shutil.rmtree(ckpt_dir)
+        _write_json(os.path.join(run_dir, "config.json"), config.to_dict())
+        if flagfile is not None:
+            _write_text(os.path.join(run_dir, "flags.cfg"), flagfile)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _barrier(strategy)  # nobody restores before the chief has cleared a --restart
 
     store = data.build_training_store(d.train, d.scale, d.hr_patch, skip_bad_files=d.skip_bad_files,
                                       cache_dir=d.cache_dir, tfds_data_dir=d.tfds_data_dir,
                                       tfds_manual_dir=d.tfds_manual_dir)
     log.info("training on %d images", len(store))
-
-    strategy = make_strategy(t.strategy)
     with strategy.scope():
         cohort = build_cohort(config)
-        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-        checkpoint = make_checkpoint(cohort, step)
-    manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=t.keep_checkpoints)
-    if manager.latest_checkpoint:
-        try:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        except (AssertionError, ValueError) as err:
-            raise TrainingError(f"{manager.latest_checkpoint} does not fit the current settings "
-                                f"({str(err).splitlines()[0][:200]}); pass --restart or another --run_dir") from None
-        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step))
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")  # host-side counter
+    checkpoint = make_checkpoint(cohort, step)
+    scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
+    manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
+    if _restore(checkpoint, ckpt_dir):
+        log.info("resumed at step %d", int(step))
 
     total = t.pretrain_steps + t.gan_steps
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
-    progress = _Progress(t.verbosity, writer)
+    writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard")) if chief
+              else tf.summary.create_noop_writer())
+    validator = _Validator(d.val[0], d.scale, d.val_max_images) if chief and d.val else None
+    progress = _Progress(t.verbosity if chief else 0, writer)
     started, first = time.time(), int(step)
     pretrained = [0] if t.shared_pretrain else None  # shared: only pair 0 is pre-trained
 
@@ -198,19 +280,24 @@ def run(config: RunConfig, run_dir: str, restart: bool = False) -> dict:
             lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
                                               start_step=int(step), input_context=ctx))
         iterator = iter(dataset)
-        distributed_step = _step_function(strategy, step_fn)
+        distributed_step = _step_function(strategy, step_fn, t.jit_compile)
         while int(step) < end:
             logs = {k: float(v) for k, v in distributed_step(iterator).items()}
             check_finite(logs, int(step) + 1)
             step.assign_add(1)
             now = int(step)
-            progress.update(now, logs, scalars=now % t.log_every == 0 or now == end)
+            scalars = now % t.log_every == 0 or now == end
+            progress.update(now, {**logs, **(_learning_rates(cohort, begin == 0) if scalars else {})}, scalars)
+            if validator and (now % t.val_every == 0 or now == end):
+                validator.log(cohort, writer, now)
             if now % t.checkpoint_every == 0 or now == end:
                 manager.save(checkpoint_number=now)
     writer.flush()
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
     if int(step) > first:
         log.info("trained steps %d-%d in %.1f s", first, int(step), time.time() - started)
-    return finish(cohort, config, run_dir)
+    return finish(cohort, config, run_dir) if chief else {}
 
 
 def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:

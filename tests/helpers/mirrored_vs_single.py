@@ -1,0 +1,51 @@
+"""Run a few `ml` steps on one device and under MirroredStrategy over 2 logical CPUs.
+
+Prints one JSON line: the largest relative difference of the logged losses and the largest
+absolute difference of any weight. Runs in its
+own process because logical devices must be configured before TensorFlow starts.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import numpy as np  # noqa: E402
+
+from keras_mdsrgan import train_lib  # noqa: E402
+from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+
+SYNC = sys.argv[1] == "sync"
+CONFIG = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=4),
+                   model=ModelConfig(num_pairs=2, gen_filters=8, gen_blocks=1, disc_filters=4, disc_dense=16,
+                                     sync_batchnorm=SYNC),
+                   loss=LossConfig(mode="ml", pixel_weight=1.0, perceptual_weight=0.0),
+                   train=TrainConfig(seed=3))
+rng = np.random.default_rng(0)
+HR = rng.random((4, 16, 16, 3), dtype=np.float32)
+LR = HR.reshape(4, 8, 2, 8, 2, 3).mean(axis=(2, 4))
+
+
+def train(strategy, steps=3):
+    with strategy.scope():
+        cohort = train_lib.build_cohort(CONFIG)
+    dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((LR, HR)).repeat())
+    step = train_lib._step_function(strategy, cohort.train_step)
+    iterator = iter(dataset)
+    logs = [{k: float(v) for k, v in step(iterator).items()} for _ in range(steps)]
+    weights = [w for net in cohort.generators + cohort.discriminators for w in net.get_weights()]
+    return logs, weights
+
+
+single_logs, single_weights = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
+mirrored_logs, mirrored_weights = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+loss_diff = max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-3) for a, b in zip(single_logs, mirrored_logs) for k in a)
+weight_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(single_weights, mirrored_weights))
+print(json.dumps({"loss_rel_diff": loss_diff, "weight_abs_diff": weight_diff, "replicas": 2}))
