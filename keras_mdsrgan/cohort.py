@@ -75,9 +75,10 @@ class MutualSRGAN(keras.Model):
         w = self.weights_cfg
         fakes, terms = [], []
         for g, d in zip(self.generators, self.discriminators):
-            sr = g(lr, training=True)
+            sr = tf.cast(g(lr, training=True), tf.float32)  # losses in float32 under mixed precision
+            logits = tf.cast(d(sr, training=True), tf.float32)
             t = {"g_pixel": losses.pixel_loss(hr, sr),
-                 "g_adversarial": losses.adversarial_loss(d(sr, training=True), is_real=True)}
+                 "g_adversarial": losses.adversarial_loss(logits, is_real=True)}
             total = w.pixel * t["g_pixel"] + w.adversarial * t["g_adversarial"]
             if w.perceptual > 0:
                 t["g_perceptual"] = losses.perceptual_loss(self.vgg_features, hr, sr, w.perceptual_rescale)
@@ -92,13 +93,13 @@ class MutualSRGAN(keras.Model):
         w = self.weights_cfg
         batch = tf.shape(hr)[0]
         if w.mode == "independent":
-            logits = [d(tf.concat([hr, fakes[k]], 0), training=True)
+            logits = [tf.cast(d(tf.concat([hr, fakes[k]], 0), training=True), tf.float32)
                       for k, d in enumerate(self.discriminators)]
             chunks = [tf.reshape(z, [2, batch]) for z in logits]
             own_fake = [c[1] for c in chunks]
         else:  # every discriminator judges HR and all SR batches
             judged = tf.concat([hr, *fakes], 0)
-            logits = [d(judged, training=True) for d in self.discriminators]
+            logits = [tf.cast(d(judged, training=True), tf.float32) for d in self.discriminators]
             chunks = [tf.reshape(z, [self.num_pairs + 1, batch]) for z in logits]
             own_fake = [c[k + 1] for k, c in enumerate(chunks)]
             probs = [tf.stop_gradient(tf.sigmoid(c / w.temperature)) for c in chunks]
@@ -125,13 +126,15 @@ class MutualSRGAN(keras.Model):
         lr, hr = data
         with tf.GradientTape() as tape:
             fakes, g_terms = self.generator_terms(lr, hr)
-            g_total = tf.add_n([self._average(t["g_total"]) for t in g_terms])
+            g_total = tf.add_n([opt.scale_loss(self._average(t["g_total"]))
+                                for opt, t in zip(self.gen_optimizers, g_terms)])
         self._apply(tape, g_total, self.generators, self.gen_optimizers)
 
         fakes = [tf.stop_gradient(f) for f in fakes]
         with tf.GradientTape() as tape:
             d_terms = self.discriminator_terms(hr, fakes)
-            d_total = tf.add_n([self._average(t["d_total"]) for t in d_terms])
+            d_total = tf.add_n([opt.scale_loss(self._average(t["d_total"]))
+                                for opt, t in zip(self.disc_optimizers, d_terms)])
         self._apply(tape, d_total, self.discriminators, self.disc_optimizers)
         return self._logs(g_terms, d_terms)
 
@@ -141,9 +144,10 @@ class MutualSRGAN(keras.Model):
         pairs = range(self.num_pairs) if pairs is None else pairs
         generators = [self.generators[k] for k in pairs]
         with tf.GradientTape() as tape:
-            terms = {k: {"pretrain_mse": losses.pixel_loss(hr, self.generators[k](lr, training=True))}
-                     for k in pairs}
-            total = tf.add_n([self._average(t["pretrain_mse"]) for t in terms.values()])
+            terms = {k: {"pretrain_mse": losses.pixel_loss(
+                hr, tf.cast(self.generators[k](lr, training=True), tf.float32))} for k in pairs}
+            total = tf.add_n([self.pretrain_optimizers[k].scale_loss(self._average(t["pretrain_mse"]))
+                              for k, t in terms.items()])
         self._apply(tape, total, generators, [self.pretrain_optimizers[k] for k in pairs])
         return self._logs(terms)
 
@@ -156,6 +160,8 @@ class MutualSRGAN(keras.Model):
 
     @staticmethod
     def _apply(tape, loss, networks, optimizers):
+        """One backward pass for all ``networks``: each one's variables only reach its own
+        (optimizer-scaled) loss term, so each gets exactly its own gradient."""
         variables = [net.trainable_variables for net in networks]
         grads = tape.gradient(loss, variables)
         for opt, g, v in zip(optimizers, grads, variables):

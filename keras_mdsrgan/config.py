@@ -109,6 +109,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "auto"
     jit_compile: bool = False
+    mixed_precision: bool = False
 
     def validate(self) -> None:
         if self.pretrain_steps < 0 or self.gan_steps < 0:

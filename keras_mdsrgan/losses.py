@@ -75,6 +75,6 @@ def perceptual_loss(features: keras.Model, hr: tf.Tensor, sr: tf.Tensor,
     """MSE between VGG feature maps of HR and SR (images in [0, 1]), features × ``rescale``."""
     def embed(image):
         caffe = keras.applications.vgg19.preprocess_input(image * 255.0)
-        return features(caffe, training=False) * rescale
+        return tf.cast(features(caffe, training=False), tf.float32) * rescale
 
     return tf.reduce_mean(tf.math.squared_difference(embed(hr), embed(sr)), axis=[1, 2, 3])

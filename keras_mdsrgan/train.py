@@ -25,6 +25,7 @@ flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
                   "tf.distribute strategy; auto = mirrored over several GPUs, else one device; "
                   "multi_worker reads the cluster from TF_CONFIG.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the per-replica step (GPUs).")
+flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with dynamic loss scaling per optimizer (GPUs).")
 # Data
 flags.DEFINE_list("train", ["sample:train"],
                   "Training sets: HR folders, HR_DIR:LR_DIR pairs, tfds:div2k/bicubic_x4, sample:train.")
@@ -98,7 +99,7 @@ def config_from_flags() -> RunConfig:
                           checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
                           log_every=f.log_every, val_every=f.val_every,
                           verbosity=int(f.verbosity >= 0), seed=f.seed, strategy=f.strategy,
-                          jit_compile=f.jit_compile))
+                          jit_compile=f.jit_compile, mixed_precision=f.mixed_precision))
 
 
 def flagfile_text() -> str:

@@ -71,6 +71,9 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
     """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
     m, l, t, d = config.model, config.loss, config.train, config.data
     keras.utils.set_random_seed(t.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    if t.mixed_precision:  # float16 compute, float32 variables; losses are cast to float32
+        keras.mixed_precision.set_global_policy("mixed_float16")
     generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}",
                                  sync_batchnorm=m.sync_batchnorm)
                   for k in range(m.num_pairs)]
@@ -79,6 +82,7 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
                       for k in range(m.num_pairs)]
     vgg = (losses.build_vgg_features(l.perceptual_layer, l.vgg_weights)
            if l.perceptual_weight > 0 else None)
+    keras.mixed_precision.set_global_policy(previous_policy)
     weights = LossWeights(mode=l.mode, pixel=l.pixel_weight, perceptual=l.perceptual_weight,
                           perceptual_rescale=l.perceptual_rescale, adversarial=l.adversarial_weight,
                           distill=l.distill_weight, temperature=l.temperature)
@@ -91,11 +95,13 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
 
 
 def _adam(lr: float, t, decay: bool = True) -> keras.optimizers.Optimizer:
+    """Adam with the step decay of the flags; with dynamic loss scaling under mixed precision."""
     schedule = lr
     if decay and t.lr_decay_steps:
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
             [t.lr_decay_steps], [lr, lr * t.lr_decay_factor])
-    return keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
+    optimizer = keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if t.mixed_precision else optimizer
 
 
 def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoint:
@@ -110,7 +116,7 @@ def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoi
     return tf.train.Checkpoint(**objects)
 
 
-def _step_function(strategy, step_fn, jit_compile: bool = False):
+def distributed_step_function(strategy, step_fn, jit_compile: bool = False):
     """One distributed step: run ``step_fn`` on every replica, mean the logs.
 
     The loop around ``strategy.run`` (rather than ``Model.fit``) works alike for one device,
@@ -280,7 +286,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
             lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
                                               start_step=int(step), input_context=ctx))
         iterator = iter(dataset)
-        distributed_step = _step_function(strategy, step_fn, t.jit_compile)
+        distributed_step = distributed_step_function(strategy, step_fn, t.jit_compile)
         while int(step) < end:
             logs = {k: float(v) for k, v in distributed_step(iterator).items()}
             check_finite(logs, int(step) + 1)

@@ -37,7 +37,7 @@ def train(strategy, steps=3):
     with strategy.scope():
         cohort = train_lib.build_cohort(CONFIG)
     dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((LR, HR)).repeat())
-    step = train_lib._step_function(strategy, cohort.train_step)
+    step = train_lib.distributed_step_function(strategy, cohort.train_step)
     iterator = iter(dataset)
     logs = [{k: float(v) for k, v in step(iterator).items()} for _ in range(steps)]
     weights = [w for net in cohort.generators + cohort.discriminators for w in net.get_weights()]
