@@ -42,7 +42,7 @@ flags.DEFINE_integer("data_seed", 0, "Seed of patch sampling and augmentation.")
 # Model
 flags.DEFINE_integer("num_pairs", 2, "K, the number of generator-discriminator pairs.", lower_bound=1)
 flags.DEFINE_integer("gen_filters", 64, "Generator channels.", lower_bound=1)
-flags.DEFINE_integer("gen_blocks", 16, "Generator residual blocks.", lower_bound=0)
+flags.DEFINE_integer("gen_blocks", 16, "Generator residual blocks.", lower_bound=1)
 flags.DEFINE_integer("disc_filters", 64, "Discriminator channels of the first conv.", lower_bound=1)
 flags.DEFINE_integer("disc_dense", 1024, "Discriminator dense units.", lower_bound=1)
 flags.DEFINE_bool("sync_batchnorm", False, "Batch-norm statistics over all replicas (several devices).")

@@ -67,6 +67,16 @@ def _barrier(strategy: tf.distribute.Strategy) -> None:
     strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)), axis=None)
 
 
+def _check_same_step(strategy: tf.distribute.Strategy, step: tf.Variable) -> None:
+    """All workers must resume at the same step (their checkpoint folders might differ)."""
+    value = tf.cast(step.read_value(), tf.float64)
+    moments = strategy.run(lambda: tf.stack([value, value * value]))
+    mean, mean_square = strategy.reduce(tf.distribute.ReduceOp.MEAN, moments, axis=None).numpy()
+    if mean_square - mean * mean > 1e-6:
+        raise TrainingError(f"workers restored different steps (this one: {int(step)}); "
+                            "give every worker the same --run_dir on shared storage")
+
+
 def build_cohort(config: RunConfig) -> MutualSRGAN:
     """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
     m, l, t, d = config.model, config.loss, config.train, config.data
@@ -165,7 +175,7 @@ class _Progress:
     def stage(self, name: str, first: int, end: int, start: int) -> None:
         """Start a bar for steps ``first``..``end`` of stage ``name``, resuming at ``start``."""
         if self.verbosity:
-            print(f"{name}: steps {first + 1}-{end}" + (f", resuming after step {start}" if start > first else ""))
+            print(f"{name}: steps {first + 1}-{end}")
             self.bar = keras.utils.Progbar(end - first, verbose=1)
             self.bar.update(start - first)
             self.first = first
@@ -260,8 +270,10 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     checkpoint = make_checkpoint(cohort, step)
     scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
     manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
-    if _restore(checkpoint, ckpt_dir):
-        log.info("resumed at step %d", int(step))
+    if _restore(checkpoint, ckpt_dir) and chief and t.verbosity:
+        print(f"resuming after step {int(step)}")
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _check_same_step(strategy, step)
 
     total = t.pretrain_steps + t.gan_steps
     writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard")) if chief

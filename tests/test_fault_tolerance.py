@@ -23,8 +23,8 @@ TINY = ["--train=sample:train", "--val=sample:val", "--val_max_images=1", "--sca
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def start(run_dir):
-    return subprocess.Popen([sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}"],
+def start(run_dir, *extra):
+    return subprocess.Popen([sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", *extra],
                             cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -61,10 +61,11 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path)
     assert kills >= 2
 
     resumed_from = saved_steps(run_dir)
-    final = start(run_dir)
+    final = start(run_dir, "--verbosity=0")  # show the progress lines
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-2000:]
-    assert resumed_from < 20 and saved_steps(run_dir) == 20
+    assert resumed_from < 20 and f"resuming after step {resumed_from}" in out
+    assert saved_steps(run_dir) == 20
     assert not glob.glob(os.path.join(run_dir, "**", ".tmp-*"), recursive=True)
     for a, b in zip(final_weights(tmp_path / "reference"), final_weights(run_dir)):
         np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
