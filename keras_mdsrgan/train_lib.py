@@ -194,9 +194,9 @@ class _Progress:
 class _Validator:
     """Validation PSNR per pair and an LR | bicubic | SR_k | HR image grid, in TensorBoard."""
 
-    def __init__(self, spec: str, scale: int, max_images: int):
+    def __init__(self, images: list, scale: int):
         self.scale = scale
-        self.images = list(data.evaluation_images(spec, scale, max_images))
+        self.images = images
         self.bicubic = evaluation.bicubic_upscaler(scale)
         self.upscalers = {}
 
@@ -278,7 +278,9 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     total = t.pretrain_steps + t.gan_steps
     writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard")) if chief
               else tf.summary.create_noop_writer())
-    validator = _Validator(d.val[0], d.scale, d.val_max_images) if chief and d.val else None
+    # Validation images are decoded now, so a bad one stops the run before training, not after.
+    val_sets = {spec: list(data.evaluation_images(spec, d.scale, d.val_max_images)) for spec in d.val} if chief else {}
+    validator = _Validator(val_sets[d.val[0]], d.scale) if val_sets else None
     progress = _Progress(t.verbosity if chief else 0, writer)
     started, first = time.time(), int(step)
     pretrained = [0] if t.shared_pretrain else None  # shared: only pair 0 is pre-trained
@@ -315,10 +317,10 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
         shutil.rmtree(scratch, ignore_errors=True)
     if int(step) > first:
         log.info("trained steps %d-%d in %.1f s", first, int(step), time.time() - started)
-    return finish(cohort, config, run_dir) if chief else {}
+    return finish(cohort, config, run_dir, val_sets) if chief else {}
 
 
-def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
+def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str, val_sets: dict[str, list]) -> dict:
     """Save each generator, evaluate every pair against bicubic and save one sample image."""
     d = config.data
     for k, g in enumerate(cohort.generators):
@@ -333,8 +335,7 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
             sample["name"] = image_name
             sample[model] = sr
 
-    for spec in d.val:
-        images = data.evaluation_images(spec, d.scale, d.val_max_images)
+    for spec, images in val_sets.items():
         scores = evaluation.evaluate(upscalers, images, d.scale, on_image=keep_first)
         results[_dataset_name(spec)] = scores
     _write_json(os.path.join(run_dir, "results.json"),
@@ -342,7 +343,7 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str) -> dict:
     table = evaluation.markdown_table(results)
     _write_text(os.path.join(run_dir, "results.md"), table + "\n")
     if sample:
-        _, _, sample["hr"] = next(data.evaluation_images(d.val[0], d.scale, 1))
+        _, _, sample["hr"] = val_sets[d.val[0]][0]
         _save_sample(sample, os.path.join(run_dir, "samples"))
     return results
 

@@ -116,3 +116,11 @@ def test_same_seeds_reproduce_a_run(tmp_path):
     first = final_psnrs("a")
     assert final_psnrs("b") == first
     assert final_psnrs("c", "--seed=1") != first
+
+
+def test_bad_validation_image_stops_before_training(tmp_path):
+    (tmp_path / "val").mkdir()
+    (tmp_path / "val" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    result = run_cli(*TINY, f"--val={tmp_path / 'val'}", "--gan_steps=2", f"--run_dir={tmp_path / 'run'}")
+    assert result.returncode == 2 and "broken.png" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()
