@@ -55,6 +55,16 @@ def test_manifest_and_tflite_parity(exported):
         assert (exported / files[kind]["path"]).is_file()
 
 
+def test_int8_model_holds_int8_weights_and_float_io(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported / "generator_int8.tflite"))
+    dtypes = {d["dtype"] for d in interpreter.get_tensor_details()}
+    assert np.int8 in dtypes
+    assert interpreter.get_input_details()[0]["dtype"] == np.float32
+    assert interpreter.get_output_details()[0]["dtype"] == np.float32
+
+
 @pytest.mark.parametrize("kind", ["fp32", "int8"])
 def test_tflite_runs_at_any_size(exported, kind):
     model = inference.TFLiteUpscaler(str(exported / f"generator_{kind}.tflite"), num_threads=2)
