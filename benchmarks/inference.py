@@ -30,7 +30,7 @@ flags.DEFINE_integer("size", 256, "LR side for the latency comparison.")
 flags.DEFINE_integer("blocks", 16, "Generator residual blocks.")
 flags.DEFINE_integer("filters", 64, "Generator channels.")
 flags.DEFINE_integer("repeats", 5, "Timed runs per format (after one warm-up).")
-flags.DEFINE_integer("memory_size", 512, "LR side for the whole vs tiled memory comparison.")
+flags.DEFINE_integer("memory_size", 512, "LR side for the whole vs tiled memory comparison (0: skip).")
 flags.DEFINE_integer("tile", 128, "Tile side (LR pixels) for tiled upscaling.")
 flags.DEFINE_integer("large", 0, "If set, also measure a tiled upscale of this LR side (e.g. 4096).")
 FLAGS = flags.FLAGS
@@ -110,10 +110,13 @@ def main(argv):
     print(f"ratio tflite_fp32 / keras: {latency['tflite_fp32'] / latency['keras']:.2f}  (target <= 1)")
     print(f"ratio tflite_int8 / tflite_fp32: {latency['tflite_int8'] / latency['tflite_fp32']:.2f}  (target <= 0.5)")
 
-    whole, whole_s = peak_rss(keras_path, FLAGS.memory_size, 0)
-    tiled, tiled_s = peak_rss(keras_path, FLAGS.memory_size, FLAGS.tile)
-    print(f"{FLAGS.memory_size}x{FLAGS.memory_size} at x{SCALE}: peak RSS whole {whole:.2f} GiB ({whole_s:.0f} s), "
-          f"tiled ({FLAGS.tile}) {tiled:.2f} GiB ({tiled_s:.0f} s), ratio tiled / whole {tiled / whole:.2f}")
+    whole = tiled = None
+    if FLAGS.memory_size:
+        whole, whole_s = peak_rss(keras_path, FLAGS.memory_size, 0)
+        tiled, tiled_s = peak_rss(keras_path, FLAGS.memory_size, FLAGS.tile)
+        print(f"{FLAGS.memory_size}x{FLAGS.memory_size} at x{SCALE}: peak RSS whole {whole:.2f} GiB "
+              f"({whole_s:.0f} s), tiled ({FLAGS.tile}) {tiled:.2f} GiB ({tiled_s:.0f} s), "
+              f"ratio tiled / whole {tiled / whole:.2f}")
     if FLAGS.large:
         large, large_s = peak_rss(keras_path, FLAGS.large, FLAGS.tile)
         print(f"{FLAGS.large}x{FLAGS.large} at x{SCALE}, tiled ({FLAGS.tile}): peak RSS {large:.2f} GiB "
