@@ -92,7 +92,7 @@ def load_pair(pair: ImagePair, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """Decode one (LR, HR) uint8 pair; HR is modcropped, LR made by MATLAB bicubic if absent."""
     hr = imageio.read_image(pair.hr_path)
     if pair.lr_path is None:
-        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        hr = resize.modcrop(hr, scale)
         if min(hr.shape[:2]) == 0:
             raise imageio.ImageError(f"{pair.hr_path}: smaller than the scale {scale}")
         return resize.degrade(hr, scale).numpy(), hr

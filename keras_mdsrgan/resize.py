@@ -73,12 +73,10 @@ def _round_to_uint8_range(x: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(tf.floor(x + 0.5), 0.0, 255.0)
 
 
-def modcrop(image: tf.Tensor, scale: int) -> tf.Tensor:
-    """Crop the bottom and right edges so both sides are multiples of ``scale``."""
-    shape = tf.shape(image)
-    h = shape[0] - shape[0] % scale
-    w = shape[1] - shape[1] % scale
-    return image[:h, :w]
+def modcrop(image, scale: int):
+    """Crop the bottom and right edges so both sides are multiples of ``scale`` (any array)."""
+    h, w = image.shape[0], image.shape[1]
+    return image[: h - h % scale, : w - w % scale]
 
 
 def degrade(hr: tf.Tensor, scale: int) -> tf.Tensor:

@@ -137,8 +137,11 @@ def test_hr_lr_folder_pairs(tmp_path):
 
 def test_evaluation_modcrops_hr(tmp_path):
     Image.fromarray(_photo(50, 66)).save(tmp_path / "odd.png")
-    (_, lr, hr), = data.evaluation_images(str(tmp_path), 4)
+    Image.fromarray(_photo(21, 30)).save(tmp_path / "small.png")
+    (_, lr, hr), _ = data.evaluation_images(str(tmp_path), 4)
     assert hr.shape == (48, 64, 3) and lr.shape == (12, 16, 3)
+    names = [(n.numpy().decode(), l.shape, h.shape) for n, l, h in data.evaluation_dataset(str(tmp_path), 4)]
+    assert names == [("odd", (12, 16, 3), (48, 64, 3)), ("small", (5, 7, 3), (20, 28, 3))]
 
 
 def test_disk_cache_is_used(tmp_path):
