@@ -54,8 +54,9 @@ def main(argv):
                     diff = np.abs(ours.astype(int) - matlab)
                     same, off, total = same + (diff == 0).sum(), off + (diff > 1).sum(), total + diff.size
                     psnrs.append(metrics.psnr(matlab, ours, y_only=False))
+                psnr = "identical" if same == total else f"{metrics.mean_psnr(psnrs):.2f} dB"
                 print(f"| {dataset} | x{scale} | {name} | {100 * same / total:.2f}% | {100 * off / total:.2f}% "
-                      f"| {metrics.mean_psnr(psnrs):.2f} dB |")
+                      f"| {psnr} |")
 
 
 if __name__ == "__main__":

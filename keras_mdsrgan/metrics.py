@@ -143,7 +143,8 @@ def niqe(image: np.ndarray, border: int = 0, block: int = 96) -> float:
 
 
 def _half(gray: np.ndarray) -> np.ndarray:
-    """MATLAB ``imresize(gray, 0.5, 'bicubic')`` of a float image, in float32."""
+    """``imresize(gray, 0.5, 'bicubic')`` of a float image with the symmetric boundary of the
+    reference NIQE ports, in float32."""
     from keras_mdsrgan import resize  # TensorFlow only when NIQE is used
 
-    return resize.imresize(gray[..., None], 0.5).numpy()[..., 0]
+    return resize.imresize(gray[..., None], 0.5, boundary="symmetric").numpy()[..., 0]

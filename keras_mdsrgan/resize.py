@@ -1,9 +1,10 @@
 """MATLAB-compatible bicubic ``imresize`` in TensorFlow ops (runs inside tf.data graphs).
 
 Follows MATLAB's ``imresize(img, 1/s, 'bicubic')``: the a = -0.5 cubic kernel, widened by
-1/scale when shrinking (antialiasing), symmetric (mirror) boundary handling, rows resized
-before columns, and for uint8 input round-half-up then clip back to uint8. Weights are
-computed in float64 like MATLAB's doubles.
+1/scale when shrinking (antialiasing), edge-replicating boundary (symmetric on request),
+rows resized before columns, and for uint8 input rounding (half up) back to uint8 after *each* pass, as MATLAB
+keeps the input class between passes. Weights are computed in float64 like MATLAB's doubles.
+The result equals the MATLAB-made Set5/Set14 LR images in ../shared on every pixel.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ def _cubic(x: tf.Tensor) -> tf.Tensor:
     return near + far
 
 
-def resize_matrix(in_size, out_size, scale: float, antialias: bool = True) -> tf.Tensor:
-    """The ``(out_size, in_size)`` float64 matrix that resizes one axis as MATLAB does."""
+def resize_matrix(in_size, out_size, scale: float, antialias: bool = True,
+                  boundary: str = "replicate") -> tf.Tensor:
+    """The ``(out_size, in_size)`` float64 matrix that resizes one axis as MATLAB does.
+
+    ``boundary``: taps beyond the edge take the edge pixel (``replicate``, which reproduces
+    the MATLAB-made LR files of ../shared) or mirror (``symmetric``, the rule of imresize.m's
+    source and of common Python ports such as BasicSR's).
+    """
     in_size = tf.cast(in_size, tf.int64)
     out_size = tf.cast(out_size, tf.int64)
     shrink = scale < 1.0 and antialias
@@ -35,18 +42,22 @@ def resize_matrix(in_size, out_size, scale: float, antialias: bool = True) -> tf
     weights = scale * _cubic(distance * scale) if shrink else _cubic(distance)
     weights /= tf.reduce_sum(weights, axis=1, keepdims=True)
 
-    # Mirror out-of-range indices: MATLAB's aux = [1:in, in:-1:1].
-    period = 2 * in_size
-    zero_based = tf.math.floormod(tf.cast(indices, tf.int64) - 1, period)
-    mirrored = tf.where(zero_based < in_size, zero_based, period - 1 - zero_based)
+    zero_based = tf.cast(indices, tf.int64) - 1
+    if boundary == "replicate":
+        taps = tf.clip_by_value(zero_based, 0, in_size - 1)
+    elif boundary == "symmetric":  # MATLAB's aux = [1:in, in:-1:1]
+        folded = tf.math.floormod(zero_based, 2 * in_size)
+        taps = tf.where(folded < in_size, folded, 2 * in_size - 1 - folded)
+    else:
+        raise ValueError(f"unknown boundary {boundary!r}")
 
-    rows = tf.broadcast_to(tf.range(out_size)[:, None], tf.shape(mirrored, out_type=tf.int64))
-    segments = tf.reshape(rows * in_size + mirrored, [-1])
+    rows = tf.broadcast_to(tf.range(out_size)[:, None], tf.shape(taps, out_type=tf.int64))
+    segments = tf.reshape(rows * in_size + taps, [-1])
     flat = tf.math.unsorted_segment_sum(tf.reshape(weights, [-1]), segments, out_size * in_size)
     return tf.reshape(flat, tf.stack([out_size, in_size]))
 
 
-def imresize(image: tf.Tensor, scale: float, antialias: bool = True) -> tf.Tensor:
+def imresize(image: tf.Tensor, scale: float, antialias: bool = True, boundary: str = "replicate") -> tf.Tensor:
     """Resize an ``(H, W, C)`` image by ``scale`` like MATLAB's bicubic ``imresize``.
 
     The output size is ``ceil(H * scale) x ceil(W * scale)``. uint8 input gives uint8 output
@@ -58,8 +69,8 @@ def imresize(image: tf.Tensor, scale: float, antialias: bool = True) -> tf.Tenso
     shape = tf.shape(x, out_type=tf.int64)
     out_h = tf.cast(tf.math.ceil(tf.cast(shape[0], tf.float64) * scale), tf.int64)
     out_w = tf.cast(tf.math.ceil(tf.cast(shape[1], tf.float64) * scale), tf.int64)
-    rows = resize_matrix(shape[0], out_h, scale, antialias)
-    cols = resize_matrix(shape[1], out_w, scale, antialias)
+    rows = resize_matrix(shape[0], out_h, scale, antialias, boundary)
+    cols = resize_matrix(shape[1], out_w, scale, antialias, boundary)
     x = tf.einsum("oh,hwc->owc", rows, x)
     if is_uint8:  # MATLAB keeps the input class between the two passes
         x = _round_to_uint8_range(x)

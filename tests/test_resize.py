@@ -10,29 +10,26 @@ from keras_mdsrgan import imageio, resize
 @pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize("dataset", ["Set5", "Set14"])
 def test_matches_matlab_lr_images(shared_datasets, dataset, scale):
-    """Our bicubic vs the LR files MATLAB made from the same HR images.
-
-    The outermost ring of LR pixels differs by up to ~10 grey levels on some images (MATLAB's
-    files were evidently made from HR images whose edge rows differ); inside it the match is
-    exact at x2 and within ±1 at x4. See README, "Degradation".
-    """
+    """Our bicubic reproduces the LR files MATLAB made from the same HR images, every pixel
+    (the issue asks for >= 99% identical and none off by more than 1)."""
     hr_files = sorted(glob.glob(os.path.join(shared_datasets, "benchmark", dataset, f"x{scale}", "HR", "*.png")))
     assert hr_files
-    total = identical = inner_total = inner_identical = 0
     for hr_path in hr_files:
         hr = imageio.read_image(hr_path)
-        matlab = imageio.read_image(hr_path.replace(os.sep + "HR" + os.sep, os.sep + "LR" + os.sep)).astype(int)
-        ours = resize.degrade(hr, scale).numpy().astype(int)
+        matlab = imageio.read_image(hr_path.replace(os.sep + "HR" + os.sep, os.sep + "LR" + os.sep))
+        ours = resize.degrade(hr, scale).numpy()
         assert ours.shape == matlab.shape
-        diff = np.abs(ours - matlab)
-        inner = diff[1:-1, 1:-1]
-        assert inner.max() <= 1, hr_path
-        total += diff.size
-        identical += int((diff == 0).sum())
-        inner_total += inner.size
-        inner_identical += int((inner == 0).sum())
-    assert inner_identical / inner_total >= 0.999
-    assert identical / total >= (0.99 if scale == 2 else 0.98)
+        np.testing.assert_array_equal(ours, matlab, err_msg=hr_path)
+
+
+def test_boundary_rules_differ_only_at_the_edges():
+    image = np.random.default_rng(2).integers(0, 256, (40, 36, 3), dtype=np.uint8)
+    replicate = resize.imresize(image, 0.25).numpy().astype(int)
+    symmetric = resize.imresize(image, 0.25, boundary="symmetric").numpy().astype(int)
+    assert np.array_equal(replicate[2:-2, 2:-2], symmetric[2:-2, 2:-2])  # kernel reach: 2 LR px
+    assert not np.array_equal(replicate, symmetric)
+    with pytest.raises(ValueError, match="unknown boundary"):
+        resize.imresize(image, 0.5, boundary="wrap")
 
 
 @pytest.mark.parametrize("shape,scale,expected", [((17, 23), 1 / 3, (6, 8)), ((9, 9), 0.5, (5, 5)),
