@@ -173,8 +173,7 @@ def run(generator_path: str, source: dict, out: str, formats: list[str]) -> dict
         finally:
             shutil.rmtree(work, ignore_errors=True)
     manifest["parity"] = {"images": FLAGS.parity_data, "n_images": len(images),
-                          "keras": parity({"keras": reference}, reference, images, scale)["keras"],
-                          **parity(upscalers, reference, images, scale)}
+                          **parity({"keras": reference, **upscalers}, reference, images, scale)}
     imageio.atomic_write(os.path.join(out, "manifest.json"),
                          lambda tmp: open(tmp, "w").write(json.dumps(manifest, indent=1) + "\n"))
     return manifest
