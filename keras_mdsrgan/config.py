@@ -95,6 +95,7 @@ class TrainConfig:
     pretrain_steps: int = 0
     gan_steps: int = 1000
     shared_pretrain: bool = True
+    init_generator: str | None = None  # a saved generator every pair starts from (e.g. a shared pre-training)
     pretrain_lr: float = 1e-4
     gen_lr: float = 1e-4
     disc_lr: float = 1e-4

@@ -26,14 +26,18 @@ def bicubic_upscaler(scale: int) -> Upscaler:
 PI_UNAVAILABLE = "PI = ((10 - Ma) + NIQE) / 2 needs the Ma et al. (2017) score, not implemented yet"
 
 
+def niqe_or_none(sr: np.ndarray, scale: int) -> float | None:
+    """NIQE with the border cropped, or None for images below two 96x96 blocks."""
+    try:
+        return metrics.niqe(sr, border=scale)
+    except ValueError:
+        return None
+
+
 def score_image(hr: np.ndarray, sr: np.ndarray, scale: int) -> dict:
     """PSNR / SSIM (Y, border = scale) and NIQE (None below two 96x96 blocks) of one SR image."""
-    try:
-        niqe = metrics.niqe(sr, border=scale)
-    except ValueError:
-        niqe = None
     return {"psnr": metrics.psnr(hr, sr, border=scale), "ssim": metrics.ssim(hr, sr, border=scale),
-            "niqe": niqe, "pi": None}
+            "niqe": niqe_or_none(sr, scale), "pi": None}
 
 
 def summarize(per_image: dict[str, dict]) -> dict:

@@ -61,6 +61,9 @@ flags.DEFINE_float("temperature", 1.0, "T of the tempered sigmoid in the distill
 flags.DEFINE_integer("pretrain_steps", 0, "SRResNet (MSE) pre-training steps.", lower_bound=0)
 flags.DEFINE_integer("gan_steps", 1000, "GAN-stage steps.", lower_bound=0)
 flags.DEFINE_bool("shared_pretrain", True, "Start every pair from pair 0's pre-trained generator.")
+flags.DEFINE_string("init_generator", None,
+                    "A generator .keras file (e.g. generator_0.keras of a pre-training run) every pair "
+                    "starts from instead of random weights; applied at step 0 only.")
 flags.DEFINE_float("pretrain_lr", 1e-4, "Adam learning rate of pre-training.", lower_bound=0)
 flags.DEFINE_float("gen_lr", 1e-4, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
 flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.", lower_bound=0)
@@ -93,7 +96,8 @@ def config_from_flags() -> RunConfig:
                         vgg_weights=f.vgg_weights, adversarial_weight=f.adversarial_weight,
                         distill_weight=f.distill_weight, temperature=f.temperature),
         train=TrainConfig(pretrain_steps=f.pretrain_steps, gan_steps=f.gan_steps,
-                          shared_pretrain=f.shared_pretrain, pretrain_lr=f.pretrain_lr,
+                          shared_pretrain=f.shared_pretrain, init_generator=f.init_generator or None,
+                          pretrain_lr=f.pretrain_lr,
                           gen_lr=f.gen_lr, disc_lr=f.disc_lr, lr_decay_steps=f.lr_decay_steps,
                           lr_decay_factor=f.lr_decay_factor, adam_beta1=f.adam_beta1,
                           checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import data, evaluation, imageio, losses, metrics
+from keras_mdsrgan import data, evaluation, imageio, inference, losses, metrics
 from keras_mdsrgan.cohort import LossWeights, MutualSRGAN
 from keras_mdsrgan.config import RunConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
@@ -192,7 +192,7 @@ class _Progress:
 
 
 class _Validator:
-    """Validation PSNR per pair and an LR | bicubic | SR_k | HR image grid, in TensorBoard."""
+    """Validation PSNR and NIQE per pair and an LR | bicubic | SR_k | HR image grid, in TensorBoard."""
 
     def __init__(self, images: list, scale: int):
         self.scale = scale
@@ -208,11 +208,27 @@ class _Validator:
                 outputs = [upscale(lr) for _, lr, _ in self.images]
                 psnrs = [metrics.psnr(hr, sr, border=self.scale) for (_, _, hr), sr in zip(self.images, outputs)]
                 tf.summary.scalar(f"val/pair{k}_psnr", metrics.mean_psnr(psnrs))
+                niqes = [n for n in (evaluation.niqe_or_none(sr, self.scale) for sr in outputs) if n is not None]
+                if niqes:  # images too small for NIQE are left out
+                    tf.summary.scalar(f"val/pair{k}_niqe", np.mean(niqes))
                 grid.append(outputs[0])
             _, lr, hr = self.images[0]
             nearest = np.repeat(np.repeat(lr, self.scale, axis=0), self.scale, axis=1)
             grid = [nearest, self.bicubic(lr), *grid, hr]
             tf.summary.image("val/lr_bicubic_sr_hr", np.concatenate(grid, axis=1)[None], max_outputs=1)
+
+
+def _copy_generator_weights(path: str, generators: list[keras.Model]) -> None:
+    """Start every generator from the saved generator at ``path`` (e.g. a shared pre-training)."""
+    source = inference.load(path)
+    if not isinstance(source, inference.KerasUpscaler):
+        raise ValueError(f"--init_generator {path}: needs a .keras generator")
+    for generator in generators:
+        try:
+            generator.set_weights(source.model.get_weights())
+        except ValueError:
+            raise ValueError(f"--init_generator {path}: its architecture differs from this run's "
+                             "--gen_filters / --gen_blocks / --scale") from None
 
 
 def _restore(checkpoint: tf.train.Checkpoint, ckpt_dir: str) -> str | None:
@@ -247,6 +263,8 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     d, t = config.data, config.train
     if config.loss.perceptual_weight > 0:
         losses.resolve_vgg19_weights(config.loss.vgg_weights)  # fail now, not after the data
+    if t.init_generator and not os.path.isfile(t.init_generator):
+        raise ValueError(f"--init_generator {t.init_generator}: no such file")
     strategy = make_strategy(t.strategy)
     chief = is_chief(strategy)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
@@ -270,8 +288,11 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     checkpoint = make_checkpoint(cohort, step)
     scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
     manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
-    if _restore(checkpoint, ckpt_dir) and chief and t.verbosity:
-        print(f"resuming after step {int(step)}")
+    if _restore(checkpoint, ckpt_dir):
+        if chief and t.verbosity:
+            print(f"resuming after step {int(step)}")
+    elif t.init_generator:
+        _copy_generator_weights(t.init_generator, cohort.generators)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _check_same_step(strategy, step)
 

@@ -20,7 +20,7 @@ def run_cli(*args, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("name", ["x2.cfg", "x4.cfg", "quickstart.cfg"])
+@pytest.mark.parametrize("name", ["x2.cfg", "x4.cfg", "quickstart.cfg", "repro_x2.cfg", "repro_x4.cfg"])
 def test_flagfiles_parse_into_valid_configs(name):
     from keras_mdsrgan import train
 
@@ -30,10 +30,15 @@ def test_flagfiles_parse_into_valid_configs(name):
     finally:
         flags.FLAGS.unparse_flags()
     config.validate()
-    if name != "quickstart.cfg":  # the paper's SRGAN setting
+    if name.startswith("x"):  # the paper's SRGAN setting
         assert (config.model.gen_blocks, config.model.gen_filters, config.data.batch_size) == (16, 64, 16)
         assert config.loss.adversarial_weight == 1e-3 and config.train.gen_lr == 1e-4
         assert config.data.scale == int(name[1])
+    elif name.startswith("repro"):  # the reduced study on ../shared, validated on its Set5
+        assert config.data.scale == int(name[7]) and config.model.num_pairs == 2
+        assert all("../shared/datasets/train/" in spec for spec in config.data.train)
+        assert config.data.val == (f"../shared/datasets/benchmark/Set5/x{name[7]}/HR:"
+                                   f"../shared/datasets/benchmark/Set5/x{name[7]}/LR",)
     else:
         assert all(spec.startswith("sample:") for spec in config.data.train + config.data.val)
 
@@ -96,6 +101,36 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     third = run_cli(*TINY, "--pretrain_steps=2", "--gan_steps=0", f"--run_dir={run_dir}", "--restart")
     assert third.returncode == 0, third.stderr[-3000:]
     assert sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index")) == ["ckpt-2.index"]
+
+
+def test_init_generator_starts_every_pair_from_a_saved_generator(tmp_path):
+    import keras
+
+    import keras_mdsrgan.layers  # noqa: F401  (registers PixelShuffle for loading)
+
+    pretrain = run_cli(*TINY, "--num_pairs=1", "--mode=independent", "--pretrain_steps=3", "--gan_steps=0",
+                       f"--run_dir={tmp_path / 'pre'}")
+    assert pretrain.returncode == 0, pretrain.stderr[-3000:]
+    source = tmp_path / "pre" / "generator_0.keras"
+    # A zero generator learning rate keeps the copied weights through one GAN step.
+    gan = run_cli(*TINY, "--pretrain_steps=0", "--gan_steps=1", "--gen_lr=0", f"--init_generator={source}",
+                  f"--run_dir={tmp_path / 'gan'}")
+    assert gan.returncode == 0, gan.stderr[-3000:]
+
+    def trainable(path):
+        return [w.numpy() for w in keras.saving.load_model(path, compile=False).trainable_weights]
+
+    expected = trainable(source)
+    for k in range(2):
+        for got, want in zip(trainable(tmp_path / "gan" / f"generator_{k}.keras"), expected, strict=True):
+            assert (got == want).all()
+
+    wrong = run_cli(*TINY, "--gen_filters=8", "--pretrain_steps=0", "--gan_steps=1", f"--init_generator={source}",
+                    f"--run_dir={tmp_path / 'wrong'}")
+    assert wrong.returncode == 2 and "architecture differs" in wrong.stderr and "Traceback" not in wrong.stderr
+    missing = run_cli(*TINY, "--gan_steps=1", f"--init_generator={tmp_path / 'none.keras'}",
+                      f"--run_dir={tmp_path / 'missing'}")
+    assert missing.returncode == 2 and "none.keras: no such file" in missing.stderr
 
 
 def test_non_finite_loss_names_pair_and_term():
