@@ -99,18 +99,18 @@ def parity(upscalers: dict, reference, images: list, scale: int) -> dict:
     """PSNR vs the Keras output (RGB) and vs HR (Y, border = scale), and median latency."""
     from keras_mdsrgan import inference, metrics
 
-    keras_outputs = [inference.upscale(reference, lr) for _, lr, _ in images]
+    keras_outputs = [inference.upscale(reference, lr) for _, lr, _, _ in images]
     report = {}
     for name, upscaler in upscalers.items():
         vs_keras, vs_hr, times = [], [], []
-        for (_, lr, hr), keras_sr in zip(images, keras_outputs):
+        for (_, lr, hr, grey), keras_sr in zip(images, keras_outputs):
             sr = inference.upscale(upscaler, lr)  # warm-up: tracing, tensor allocation
             for _ in range(3):
                 start = time.perf_counter()
                 inference.upscale(upscaler, lr)
                 times.append(1000 * (time.perf_counter() - start))
             vs_keras.append(metrics.psnr(keras_sr, sr, y_only=False))
-            vs_hr.append(metrics.psnr(hr, sr, border=scale))
+            vs_hr.append(metrics.psnr(hr, sr, border=scale, grey=grey))
         report[name] = {"psnr_vs_keras_db": _finite(metrics.mean_psnr(vs_keras), vs_keras),
                         "psnr_vs_hr_db": metrics.mean_psnr(vs_hr),
                         "latency_ms_median": statistics.median(times)}

@@ -293,16 +293,19 @@ def augment(lr: tf.Tensor, hr: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, t
 
 
 def evaluation_images(spec: str, scale: int, max_images: int | None = None):
-    """Yield ``(name, lr, hr)`` uint8 whole images one at a time (bounded memory)."""
+    """Yield ``(name, lr, hr, grey)`` whole images one at a time (bounded memory).
+
+    lr and hr are uint8 RGB; grey says the HR file was single-channel (see ``metrics``).
+    """
     pairs = resolve_pairs(spec)
     for pair in pairs[:max_images]:
         lr, hr = load_pair(pair, scale)
-        yield pair.name, lr, hr
+        yield pair.name, lr, hr, imageio.is_grey_file(pair.hr_path)
 
 
 def evaluation_dataset(spec: str, scale: int, max_images: int | None = None) -> tf.data.Dataset:
-    """``evaluation_images`` as a tf.data pipeline of (name, lr, hr), any image size."""
+    """``evaluation_images`` as a tf.data pipeline of (name, lr, hr, grey), any image size."""
     signature = (tf.TensorSpec([], tf.string), tf.TensorSpec([None, None, 3], tf.uint8),
-                 tf.TensorSpec([None, None, 3], tf.uint8))
+                 tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([], tf.bool))
     return tf.data.Dataset.from_generator(
         lambda: evaluation_images(spec, scale, max_images), output_signature=signature)

@@ -106,7 +106,7 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
 
         def images():
             for i, pair in enumerate(pairs):
-                yield (pair.name, *data.load_pair(pair, scale))
+                yield (pair.name, *data.load_pair(pair, scale), imageio.is_grey_file(pair.hr_path))
                 bar.update(i + 1)
 
         def save(image_name, model, sr):

@@ -34,9 +34,11 @@ def niqe_or_none(sr: np.ndarray, scale: int) -> float | None:
         return None
 
 
-def score_image(hr: np.ndarray, sr: np.ndarray, scale: int) -> dict:
-    """PSNR / SSIM (Y, border = scale) and NIQE (None below two 96x96 blocks) of one SR image."""
-    return {"psnr": metrics.psnr(hr, sr, border=scale), "ssim": metrics.ssim(hr, sr, border=scale),
+def score_image(hr: np.ndarray, sr: np.ndarray, scale: int, grey: bool = False) -> dict:
+    """PSNR / SSIM (Y, or grey levels of a grey HR; border = scale) and NIQE (None below two
+    96x96 blocks) of one SR image."""
+    return {"psnr": metrics.psnr(hr, sr, border=scale, grey=grey),
+            "ssim": metrics.ssim(hr, sr, border=scale, grey=grey),
             "niqe": niqe_or_none(sr, scale), "pi": None}
 
 
@@ -52,7 +54,7 @@ def summarize(per_image: dict[str, dict]) -> dict:
     }
 
 
-def evaluate(upscalers: dict[str, Upscaler], images: Iterable[tuple[str, np.ndarray, np.ndarray]],
+def evaluate(upscalers: dict[str, Upscaler], images: Iterable[tuple[str, np.ndarray, np.ndarray, bool]],
              scale: int, on_image: Callable | None = None) -> dict:
     """Per-image and mean scores of every upscaler on ``images`` (one image in memory at a time).
 
@@ -60,12 +62,12 @@ def evaluate(upscalers: dict[str, Upscaler], images: Iterable[tuple[str, np.ndar
     ``on_image(name, model, sr)`` is called for every SR image (e.g. to save it).
     """
     per_image: dict[str, dict] = {name: {} for name in upscalers}
-    for image_name, lr, hr in images:
+    for image_name, lr, hr, grey in images:
         for model, upscale in upscalers.items():
             sr = upscale(lr)
             if sr.shape != hr.shape:
                 raise ValueError(f"{model} made {sr.shape} from {image_name}, expected {hr.shape}")
-            per_image[model][image_name] = score_image(hr, sr, scale)
+            per_image[model][image_name] = score_image(hr, sr, scale, grey)
             if on_image:
                 on_image(image_name, model, sr)
     return {model: {**summarize(scores), "per_image": scores} for model, scores in per_image.items()}

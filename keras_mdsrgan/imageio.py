@@ -33,6 +33,18 @@ def list_images(folder: str) -> list[str]:
     return [os.path.join(folder, n) for n in names]
 
 
+GREY_MODES = ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def is_grey_file(path: str) -> bool:
+    """True when ``path`` stores a single grey channel (with or without alpha); reads the header only."""
+    try:
+        with Image.open(path) as image:
+            return image.mode in GREY_MODES
+    except (UnidentifiedImageError, OSError) as err:
+        raise ImageError(f"{path}: cannot decode image ({err})") from None
+
+
 def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):

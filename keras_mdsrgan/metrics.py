@@ -1,8 +1,13 @@
 """Image quality metrics as pure NumPy functions, following the SR field's conventions.
 
 PSNR and SSIM are computed on the Y channel of ITU-R BT.601 YCbCr in the 16-235 range
-(MATLAB ``rgb2ycbcr``) with ``border`` pixels cropped from every side, in float64.
-Grey images are replicated to RGB when decoded, so they too are compared on that Y.
+(MATLAB ``rgb2ycbcr`` of a double image, i.e. not rounded, as BasicSR's ``to_y_channel``) with
+``border`` pixels cropped from every side, in float64. NIQE uses the rounded (uint8) Y of its
+MATLAB release.
+With ``grey=True`` (the reference came from a single-channel file) they are computed on its
+grey levels instead, the test image reduced by MATLAB ``rgb2gray``: the MATLAB evaluation
+scripts behind the published tables skip ``rgb2ycbcr`` for single-channel images (Set14's
+bridge), and only this convention reproduces the published Set14 bicubic baselines.
 Identical images have PSNR = inf; ``mean_psnr`` averages finite values only and says so.
 """
 
@@ -17,16 +22,26 @@ from scipy import ndimage, special
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
 
 
-def rgb_to_y(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma of a uint8 RGB image as float64 in [16, 235], rounded as MATLAB's uint8 output."""
-    rgb = np.asarray(image, dtype=np.float64)
-    return np.floor(rgb @ _Y_WEIGHTS + 16.0 + 0.5)
+def rgb_to_y(image: np.ndarray, rounded: bool = False) -> np.ndarray:
+    """BT.601 luma of a uint8 RGB image as float64 in [16, 235]; ``rounded`` as MATLAB's uint8 output."""
+    y = np.asarray(image, dtype=np.float64) @ _Y_WEIGHTS + 16.0
+    return np.floor(y + 0.5) if rounded else y
 
 
-def _prepare(a: np.ndarray, b: np.ndarray, border: int, y_only: bool) -> tuple[np.ndarray, np.ndarray]:
+_GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])  # MATLAB rgb2gray
+
+
+def rgb_to_gray(image: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2gray`` of a uint8 RGB image as float64 in [0, 255], rounded like its uint8 output."""
+    return np.floor(np.asarray(image, dtype=np.float64) @ _GRAY_WEIGHTS + 0.5)
+
+
+def _prepare(a: np.ndarray, b: np.ndarray, border: int, y_only: bool, grey: bool) -> tuple[np.ndarray, np.ndarray]:
     if a.shape != b.shape:
         raise ValueError(f"image shapes differ: {a.shape} vs {b.shape}")
-    if y_only:
+    if grey:
+        a, b = np.asarray(a[..., 0], np.float64), rgb_to_gray(b)
+    elif y_only:
         a, b = rgb_to_y(a), rgb_to_y(b)
     else:
         a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -35,19 +50,19 @@ def _prepare(a: np.ndarray, b: np.ndarray, border: int, y_only: bool) -> tuple[n
     return a, b
 
 
-def psnr(reference: np.ndarray, test: np.ndarray, border: int = 0, y_only: bool = True) -> float:
+def psnr(reference: np.ndarray, test: np.ndarray, border: int = 0, y_only: bool = True, grey: bool = False) -> float:
     """PSNR in dB of two uint8 RGB images (peak 255); inf when they are identical."""
-    a, b = _prepare(reference, test, border, y_only)
+    a, b = _prepare(reference, test, border, y_only, grey)
     mse = np.mean((a - b) ** 2)
     return float("inf") if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))
 
 
-def ssim(reference: np.ndarray, test: np.ndarray, border: int = 0, y_only: bool = True) -> float:
+def ssim(reference: np.ndarray, test: np.ndarray, border: int = 0, y_only: bool = True, grey: bool = False) -> float:
     """SSIM (Wang et al. 2004): 11x11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03, peak 255.
 
     On RGB (``y_only=False``) the mean over the three channels.
     """
-    a, b = _prepare(reference, test, border, y_only)
+    a, b = _prepare(reference, test, border, y_only, grey)
     if a.ndim == 3:
         return float(np.mean([_ssim_gray(a[..., c], b[..., c]) for c in range(a.shape[2])]))
     return _ssim_gray(a, b)
@@ -118,7 +133,7 @@ def niqe(image: np.ndarray, border: int = 0, block: int = 96) -> float:
     the common reference port (BasicSR), which it matches to 0.01.
     """
     mu_pris, cov_pris, window = _niqe_model()
-    y = rgb_to_y(image)
+    y = rgb_to_y(image, rounded=True)
     if border:
         y = y[border:-border, border:-border]
     rows, cols = y.shape[0] // block, y.shape[1] // block

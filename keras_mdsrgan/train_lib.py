@@ -205,14 +205,15 @@ class _Validator:
         with writer.as_default(step=step):
             for k, g in enumerate(cohort.generators):
                 upscale = self.upscalers.setdefault(k, evaluation.generator_upscaler(g))
-                outputs = [upscale(lr) for _, lr, _ in self.images]
-                psnrs = [metrics.psnr(hr, sr, border=self.scale) for (_, _, hr), sr in zip(self.images, outputs)]
+                outputs = [upscale(lr) for _, lr, _, _ in self.images]
+                psnrs = [metrics.psnr(hr, sr, border=self.scale, grey=grey)
+                         for (_, _, hr, grey), sr in zip(self.images, outputs)]
                 tf.summary.scalar(f"val/pair{k}_psnr", metrics.mean_psnr(psnrs))
                 niqes = [n for n in (evaluation.niqe_or_none(sr, self.scale) for sr in outputs) if n is not None]
                 if niqes:  # images too small for NIQE are left out
                     tf.summary.scalar(f"val/pair{k}_niqe", np.mean(niqes))
                 grid.append(outputs[0])
-            _, lr, hr = self.images[0]
+            _, lr, hr, _ = self.images[0]
             nearest = np.repeat(np.repeat(lr, self.scale, axis=0), self.scale, axis=1)
             grid = [nearest, self.bicubic(lr), *grid, hr]
             tf.summary.image("val/lr_bicubic_sr_hr", np.concatenate(grid, axis=1)[None], max_outputs=1)
@@ -364,7 +365,7 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str, val_sets: dict[
     table = evaluation.markdown_table(results)
     _write_text(os.path.join(run_dir, "results.md"), table + "\n")
     if sample:
-        _, _, sample["hr"] = val_sets[d.val[0]][0]
+        sample["hr"] = val_sets[d.val[0]][0][2]
         _save_sample(sample, os.path.join(run_dir, "samples"))
     return results
 

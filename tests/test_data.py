@@ -124,8 +124,8 @@ def test_hr_lr_folder_pairs(tmp_path):
     hr = _photo(48, 64)
     Image.fromarray(hr).save(hr_dir / "a.png")
     Image.fromarray(resize.degrade(hr, 4).numpy()).save(lr_dir / "a.png")
-    (name, lr_img, hr_img), = data.evaluation_images(f"{hr_dir}:{lr_dir}", 4)
-    assert name == "a" and lr_img.shape == (12, 16, 3) and hr_img.shape == (48, 64, 3)
+    (name, lr_img, hr_img, grey), = data.evaluation_images(f"{hr_dir}:{lr_dir}", 4)
+    assert name == "a" and lr_img.shape == (12, 16, 3) and hr_img.shape == (48, 64, 3) and not grey
     Image.fromarray(hr[:, :60]).save(hr_dir / "b.png")
     Image.fromarray(resize.degrade(hr, 4).numpy()).save(lr_dir / "b.png")
     with pytest.raises(data.DataError, match="does not match HR"):
@@ -137,11 +137,11 @@ def test_hr_lr_folder_pairs(tmp_path):
 
 def test_evaluation_modcrops_hr(tmp_path):
     Image.fromarray(_photo(50, 66)).save(tmp_path / "odd.png")
-    Image.fromarray(_photo(21, 30)).save(tmp_path / "small.png")
-    (_, lr, hr), _ = data.evaluation_images(str(tmp_path), 4)
-    assert hr.shape == (48, 64, 3) and lr.shape == (12, 16, 3)
-    names = [(n.numpy().decode(), l.shape, h.shape) for n, l, h in data.evaluation_dataset(str(tmp_path), 4)]
-    assert names == [("odd", (12, 16, 3), (48, 64, 3)), ("small", (5, 7, 3), (20, 28, 3))]
+    Image.fromarray(_photo(21, 30)[..., 0]).save(tmp_path / "small.png")  # single-channel
+    (_, lr, hr, grey), (_, _, _, small_grey) = data.evaluation_images(str(tmp_path), 4)
+    assert hr.shape == (48, 64, 3) and lr.shape == (12, 16, 3) and not grey and small_grey
+    names = [(n.numpy().decode(), l.shape, h.shape, bool(g)) for n, l, h, g in data.evaluation_dataset(str(tmp_path), 4)]
+    assert names == [("odd", (12, 16, 3), (48, 64, 3), False), ("small", (5, 7, 3), (20, 28, 3), True)]
 
 
 def test_disk_cache_is_used(tmp_path):
