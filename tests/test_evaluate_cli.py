@@ -57,6 +57,19 @@ def test_evaluate_writes_contract_json_csv_and_table(workspace):
     assert sorted(os.listdir(out / "Mine" / "tiny")) == ["im0.png", "im1.png"]
 
 
+def test_tiled_evaluation_scores_like_whole_images(workspace):
+    """--tile bounds memory on large images without changing the scores."""
+    scores = {}
+    for tile in (0, 24):
+        out = workspace / f"tile{tile}"
+        result = run_cli("--scale=2", f"--datasets=D={workspace / 'HR'}", f"--models={workspace / 'tiny.keras'}",
+                         f"--out={out}", f"--tile={tile}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        scores[tile] = json.loads((out / "results.json").read_text())["results"]["D"]["tiny"]
+    assert scores[24]["psnr"] == pytest.approx(scores[0]["psnr"], abs=0.01)
+    assert scores[24]["ssim"] == pytest.approx(scores[0]["ssim"], abs=1e-4)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--models={ws}/x4.keras"], "upscales by 4, not --scale=2"),
     (["--bicubic", "--datasets=E={ws}/empty"], "no image files"),
