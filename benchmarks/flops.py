@@ -1,0 +1,81 @@
+"""How close generator inference comes to the machine's dense-matmul throughput.
+
+Counts the SRResNet's FLOPs analytically from its convolutions (2 x kernel area x input
+channels x output channels x output pixels; BN, PReLU, additions and the pixel shuffle are
+left out, < 1% here), times one --size² x4 upscale and one float32 --matmul² matrix product
+interleaved round-robin (same threads, same noise), and prints both GFLOP/s and their ratio.
+
+  python benchmarks/flops.py [--size=128] [--blocks=16 --filters=64] [--matmul=2048]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+from absl import app, flags
+
+import common  # noqa: F401  (puts the repository on sys.path, quiets TensorFlow)
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_mdsrgan.generators import build_srresnet  # noqa: E402
+from keras_mdsrgan.layers import PixelShuffle  # noqa: E402
+
+flags.DEFINE_integer("size", 128, "LR side of the timed upscale.")
+flags.DEFINE_integer("scale", 4, "Upscaling factor.")
+flags.DEFINE_integer("blocks", 16, "Generator residual blocks.")
+flags.DEFINE_integer("filters", 64, "Generator channels.")
+flags.DEFINE_integer("matmul", 2048, "Side of the square float32 matrices of the reference product.")
+flags.DEFINE_integer("repeats", 7, "Timed runs of each (after one warm-up); medians are compared.")
+FLAGS = flags.FLAGS
+
+
+def conv_flops(model: keras.Model, height: int, width: int) -> int:
+    """2 x multiply-adds of every Conv2D for an LR input of height x width ('same' padding, stride 1).
+
+    The layers are in graph order, so a convolution works at the resolution reached by the
+    pixel shuffles before it.
+    """
+    total, upscaled = 0, 1
+    for layer in model.layers:
+        if isinstance(layer, PixelShuffle):
+            upscaled *= layer.factor
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw, in_c, out_c = layer.kernel.shape
+            total += 2 * kh * kw * in_c * out_c * (height * upscaled) * (width * upscaled)
+    return total
+
+
+def main(argv):
+    del argv
+    generator = build_srresnet(FLAGS.scale, FLAGS.filters, FLAGS.blocks)
+    flops = conv_flops(generator, FLAGS.size, FLAGS.size)
+    lr = tf.random.uniform([1, FLAGS.size, FLAGS.size, 3])
+    a = tf.random.normal([FLAGS.matmul, FLAGS.matmul])
+    b = tf.random.normal([FLAGS.matmul, FLAGS.matmul])
+    upscale = tf.function(lambda x: generator(x, training=False))
+    matmul = tf.function(tf.linalg.matmul)
+    runs = {"generator": lambda: upscale(lr).numpy(), "matmul": lambda: matmul(a, b).numpy()}
+    work = {"generator": flops, "matmul": 2 * FLAGS.matmul ** 3}
+    times = {name: [] for name in runs}
+    for run in runs.values():
+        run()
+    for _ in range(FLAGS.repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    rates = {name: work[name] / statistics.median(t) / 1e9 for name, t in times.items()}
+    print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, median of {FLAGS.repeats} interleaved runs")
+    print(f"  generator x{FLAGS.scale} ({FLAGS.blocks} blocks, {FLAGS.filters} ch) on {FLAGS.size}²: "
+          f"{flops / 1e9:.2f} GFLOP in {1000 * statistics.median(times['generator']):.0f} ms "
+          f"-> {rates['generator']:.1f} GFLOP/s")
+    print(f"  float32 matmul {FLAGS.matmul}²: {work['matmul'] / 1e9:.2f} GFLOP in "
+          f"{1000 * statistics.median(times['matmul']):.0f} ms -> {rates['matmul']:.1f} GFLOP/s")
+    print(f"ratio generator / matmul GFLOP/s: {rates['generator'] / rates['matmul']:.2f}")
+
+
+if __name__ == "__main__":
+    app.run(main)
