@@ -104,8 +104,9 @@ def _niqe_model() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _aggd_fit(values: np.ndarray) -> tuple[float, float, float]:
     """Asymmetric generalised Gaussian fit by moment matching: (shape, left scale, right scale)."""
     values = values.ravel()
-    left = np.sqrt(np.mean(values[values < 0] ** 2))
-    right = np.sqrt(np.mean(values[values > 0] ** 2))
+    negative, positive = values[values < 0], values[values > 0]
+    left = np.sqrt(np.mean(negative ** 2)) if negative.size else np.nan  # NaN: a flat block
+    right = np.sqrt(np.mean(positive ** 2)) if positive.size else np.nan
     gamma_hat = left / right
     r_hat = np.mean(np.abs(values)) ** 2 / np.mean(values ** 2)
     r_hat_norm = r_hat * (gamma_hat ** 3 + 1) * (gamma_hat + 1) / (gamma_hat ** 2 + 1) ** 2
@@ -141,18 +142,22 @@ def niqe(image: np.ndarray, border: int = 0, block: int = 96) -> float:
         raise ValueError(f"NIQE needs at least two {block}x{block} blocks after the border crop, got {y.shape}")
     y = y[: rows * block, : cols * block].astype(np.float32)
     features = []
-    for level in (1, 2):
-        mu = ndimage.convolve(y, window, mode="nearest")
-        sigma = np.sqrt(np.abs(ndimage.convolve(np.square(y), window, mode="nearest") - np.square(mu)))
-        normalised = (y - mu) / (sigma + 1)
-        size = block // level
-        features.append(np.array([_block_features(normalised[r * size:(r + 1) * size, c * size:(c + 1) * size])
-                                  for c in range(cols) for r in range(rows)]))
-        if level == 1:
-            y = _half(y / 255.0) * 255.0
+    with np.errstate(invalid="ignore", divide="ignore"):  # flat blocks give NaN features, left out below
+        for level in (1, 2):
+            mu = ndimage.convolve(y, window, mode="nearest")
+            sigma = np.sqrt(np.abs(ndimage.convolve(np.square(y), window, mode="nearest") - np.square(mu)))
+            normalised = (y - mu) / (sigma + 1)
+            size = block // level
+            features.append(np.array([_block_features(normalised[r * size:(r + 1) * size, c * size:(c + 1) * size])
+                                      for c in range(cols) for r in range(rows)]))
+            if level == 1:
+                y = _half(y / 255.0) * 255.0
     features = np.concatenate(features, axis=1)
+    usable = features[~np.isnan(features).any(axis=1)]
+    if len(usable) < 2:
+        raise ValueError(f"NIQE is undefined: fewer than two of the {len(features)} blocks have texture")
     mu_dist = np.nanmean(features, axis=0)
-    cov_dist = np.cov(features[~np.isnan(features).any(axis=1)], rowvar=False)
+    cov_dist = np.cov(usable, rowvar=False)
     diff = mu_pris - mu_dist
     return float(np.sqrt(np.squeeze(diff @ np.linalg.pinv((cov_pris + cov_dist) / 2) @ diff.T)))
 

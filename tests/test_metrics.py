@@ -114,3 +114,17 @@ def test_niqe_rises_with_blur_and_needs_a_block(shared_datasets):
     assert metrics.niqe(np.round(blurred).astype(np.uint8)) > metrics.niqe(image) + 1
     with pytest.raises(ValueError, match="at least two 96x96 blocks"):
         metrics.niqe(image[:200, :100], border=4)
+
+
+def test_niqe_of_a_flat_image_is_undefined_without_warnings():
+    """A blank SR output (early training) gets a clear error, which evaluation reports as None."""
+    import warnings
+
+    from keras_mdsrgan import evaluation
+
+    flat = np.full((300, 300, 3), 128, np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="NIQE is undefined"):
+            metrics.niqe(flat, border=4)
+        assert evaluation.niqe_or_none(flat, 4) is None
