@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from keras_mdsrgan import compare, data, imageio, inference, metrics, resize  # noqa: E402
+from keras_mdsrgan import compare, imageio, inference, metrics, resize  # noqa: E402
 
 LABELS = {"independent": "Independent", "ml": "ML", "ml_star": "ML*"}
 # Lee & Park (2022), as quoted in the project brief: x4 Set5 only (Independent, ML, ML*).

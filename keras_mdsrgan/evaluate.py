@@ -108,8 +108,8 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
             print(f"{dataset}: {len(pairs)} images x {len(upscalers)} models")
 
         def images():
-            for i, pair in enumerate(pairs):
-                yield (pair.name, *data.load_pair(pair, scale), imageio.is_grey_file(pair.hr_path))
+            for i, image in enumerate(data.evaluation_images(spec, scale, max_images)):
+                yield image
                 bar.update(i + 1)
 
         def save(image_name, model, sr):

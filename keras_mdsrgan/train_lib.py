@@ -224,9 +224,10 @@ def _copy_generator_weights(path: str, generators: list[keras.Model]) -> None:
     source = inference.load(path)
     if not isinstance(source, inference.KerasUpscaler):
         raise ValueError(f"--init_generator {path}: needs a .keras generator")
+    weights = source.model.get_weights()
     for generator in generators:
         try:
-            generator.set_weights(source.model.get_weights())
+            generator.set_weights(weights)
         except ValueError:
             raise ValueError(f"--init_generator {path}: its architecture differs from this run's "
                              "--gen_filters / --gen_blocks / --scale") from None

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO
-from keras_mdsrgan import data, inference, metrics
+from keras_mdsrgan import data, inference
 from keras_mdsrgan.generators import build_srresnet
 
 SCALE = 2

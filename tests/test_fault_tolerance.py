@@ -9,7 +9,6 @@ import time
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 import keras_mdsrgan.layers  # noqa: F401  (registers PixelShuffle for loading)

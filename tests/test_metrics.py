@@ -1,4 +1,3 @@
-import glob
 import os
 
 import numpy as np
