@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,3 +40,17 @@ def make_step(num_pairs: int, mode: str, preset: str):
         return float(next(iter(logs.values())))  # wait for the step to finish
 
     return run
+
+
+def interleaved_medians(runs: dict, repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median ms of each callable, timed round-robin so machine noise hits all of them alike."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(1000 * (time.perf_counter() - start))
+    return {name: statistics.median(t) for name, t in times.items()}

@@ -10,10 +10,8 @@ distributed step's overhead, not a scaling figure. On a multi-GPU machine run it
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
-import common  # noqa: F401  (puts the repository on sys.path, quiets TensorFlow)
+import common  # puts the repository on sys.path, quiets TensorFlow
 import tensorflow as tf
 from absl import app, flags
 
@@ -49,16 +47,7 @@ def main(argv):
         iterator = iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((lr, hr)).repeat()))
         step = train_lib.distributed_step_function(strategy, cohort.train_step)
         steps[name] = lambda step=step, iterator=iterator: float(next(iter(step(iterator).values())))
-    times = {name: [] for name in steps}
-    for _ in range(2):
-        for run in steps.values():
-            run()
-    for _ in range(FLAGS.steps):
-        for name, run in steps.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(1000 * (time.perf_counter() - start))
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians = common.interleaved_medians(steps, FLAGS.steps)
     print(f"preset {FLAGS.preset}, K=2 ml, global batch {batch}, {os.cpu_count()} CPU cores, devices {devices}")
     for name, ms in medians.items():
         print(f"  {name:14s} {ms:9.1f} ms/step")

@@ -11,12 +11,10 @@ interleaved round-robin (same threads, same noise), and prints both GFLOP/s and 
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 from absl import app, flags
 
-import common  # noqa: F401  (puts the repository on sys.path, quiets TensorFlow)
+import common  # puts the repository on sys.path, quiets TensorFlow
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -59,21 +57,14 @@ def main(argv):
     matmul = tf.function(tf.linalg.matmul)
     runs = {"generator": lambda: upscale(lr).numpy(), "matmul": lambda: matmul(a, b).numpy()}
     work = {"generator": flops, "matmul": 2 * FLAGS.matmul ** 3}
-    times = {name: [] for name in runs}
-    for run in runs.values():
-        run()
-    for _ in range(FLAGS.repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    rates = {name: work[name] / statistics.median(t) / 1e9 for name, t in times.items()}
+    medians = common.interleaved_medians(runs, FLAGS.repeats, warmup=1)
+    rates = {name: work[name] / (ms / 1000) / 1e9 for name, ms in medians.items()}
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, median of {FLAGS.repeats} interleaved runs")
     print(f"  generator x{FLAGS.scale} ({FLAGS.blocks} blocks, {FLAGS.filters} ch) on {FLAGS.size}²: "
-          f"{flops / 1e9:.2f} GFLOP in {1000 * statistics.median(times['generator']):.0f} ms "
+          f"{flops / 1e9:.2f} GFLOP in {medians['generator']:.0f} ms "
           f"-> {rates['generator']:.1f} GFLOP/s")
     print(f"  float32 matmul {FLAGS.matmul}²: {work['matmul'] / 1e9:.2f} GFLOP in "
-          f"{1000 * statistics.median(times['matmul']):.0f} ms -> {rates['matmul']:.1f} GFLOP/s")
+          f"{medians['matmul']:.0f} ms -> {rates['matmul']:.1f} GFLOP/s")
     print(f"ratio generator / matmul GFLOP/s: {rates['generator'] / rates['matmul']:.2f}")
 
 

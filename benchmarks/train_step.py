@@ -11,12 +11,10 @@ ml / (2 x single). The VGG19 of the perceptual loss is randomly initialised (sam
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 from absl import app, flags
 
-from common import PRESETS, make_step
+from common import PRESETS, interleaved_medians, make_step
 
 flags.DEFINE_enum("preset", "srgan", sorted(PRESETS), "Network and batch sizes.")
 flags.DEFINE_integer("steps", 10, "Timed steps per configuration (after 2 warm-up steps).")
@@ -28,16 +26,7 @@ def main(argv):
     runs = {"single pair": make_step(1, "independent", FLAGS.preset),
             "K=2 independent": make_step(2, "independent", FLAGS.preset),
             "K=2 ml": make_step(2, "ml", FLAGS.preset)}
-    times = {name: [] for name in runs}
-    for _ in range(2):
-        for run in runs.values():
-            run()
-    for _ in range(FLAGS.steps):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(1000 * (time.perf_counter() - start))
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians = interleaved_medians(runs, FLAGS.steps)
     print(f"preset {FLAGS.preset}, {FLAGS.steps} interleaved steps each, {os.cpu_count()} CPU cores")
     for name, ms in medians.items():
         print(f"  {name:16s} {ms:9.1f} ms/step")
