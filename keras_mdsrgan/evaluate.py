@@ -1,10 +1,12 @@
 """Score generators (and bicubic) on benchmark sets: PSNR, SSIM, NIQE (PI when available).
 
   python -m keras_mdsrgan.evaluate --scale=4 --datasets=Set5=HR_DIR[:LR_DIR],Set14=... \
-      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir | --bicubic) [--out=DIR] [--save_images]
+      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir | --bicubic) [--out=DIR] [--save_images] \
+      [--ma_model=model.mat]
 
-Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "pi",
-"n_images"}}}}, plus per-image scores), OUT/results.csv, and prints a Markdown table.
+Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "ma", "pi",
+"n_images"}}}}, plus per-image scores; "ma" and "pi" are null without --ma_model, and "pi_note"
+says why), OUT/results.csv, and prints a Markdown table.
 Models are named bicubic, pair0, pair1, ... (from --run_dir) or by file stem.
 """
 
@@ -33,6 +35,8 @@ flags.DEFINE_integer("max_images", None, "Use at most this many images per datas
 flags.DEFINE_integer("tile", None, "Run models on LR tiles of this side, overlapping by their receptive radius, "
                      "so large images (Urban100, DIV2K) fit in memory; default 1024 // scale, 0 = whole "
                      "images. Tiled and whole outputs agree to within one grey level.", lower_bound=0)
+flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
+                    "NRQM_model.mat) for the Ma score and PI = ((10 - Ma) + NIQE) / 2; without it both are null.")
 flags.mark_flags_as_required(["scale", "datasets"])
 
 
@@ -82,17 +86,17 @@ def write_csv(path: str, results: dict) -> None:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["dataset", "model", "image", "psnr", "ssim", "niqe", "pi"])
+    columns = ["psnr", "ssim", "niqe", "ma", "pi"]
+    writer.writerow(["dataset", "model", "image", *columns])
     for dataset, per_model in results.items():
         for model, scores in per_model.items():
-            for image, s in scores["per_image"].items():
-                writer.writerow([dataset, model, image, s["psnr"], s["ssim"], s["niqe"], s["pi"]])
-            writer.writerow([dataset, model, "MEAN", scores["psnr"], scores["ssim"], scores["niqe"], scores["pi"]])
+            for image, s in [*scores["per_image"].items(), ("MEAN", scores)]:
+                writer.writerow([dataset, model, image, *(s[c] for c in columns)])
     imageio.atomic_write(path, lambda tmp: open(tmp, "w", newline="").write(buffer.getvalue()))
 
 
 def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_images: bool = False,
-        max_images: int | None = None, verbose: bool = True) -> dict:
+        max_images: int | None = None, verbose: bool = True, ma_model=None) -> dict:
     """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
     import json
 
@@ -115,8 +119,9 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
         def save(image_name, model, sr):
             imageio.write_image(os.path.join(out, dataset, model, f"{image_name}.png"), sr)
 
-        results[dataset] = evaluation.evaluate(upscalers, images(), scale, on_image=save if save_images else None)
-    payload = {"scale": scale, "results": results, "pi_note": evaluation.PI_UNAVAILABLE}
+        results[dataset] = evaluation.evaluate(upscalers, images(), scale, on_image=save if save_images else None,
+                                               ma_model=ma_model)
+    payload = {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model)}
     imageio.atomic_write(os.path.join(out, "results.json"),
                          lambda tmp: open(tmp, "w").write(json.dumps(payload, indent=1) + "\n"))
     write_csv(os.path.join(out, "results.csv"), results)
@@ -127,9 +132,10 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     cli.quiet_tensorflow()
-    from keras_mdsrgan import evaluation
+    from keras_mdsrgan import evaluation, ma
 
     try:
+        ma_model = ma.load_model(FLAGS.ma_model) if FLAGS.ma_model else None
         datasets = parse_datasets(FLAGS.datasets)
         files = model_files(FLAGS.run_dir, FLAGS.models)
         if not files and not FLAGS.bicubic:
@@ -138,11 +144,14 @@ def main(argv: list[str]) -> int:
         tile = 1024 // FLAGS.scale if FLAGS.tile is None else FLAGS.tile
         upscalers.update({name: load_upscaler(path, FLAGS.scale, tile) for name, path in files.items()})
         results = run(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images, FLAGS.max_images,
-                      verbose=FLAGS.verbosity >= 0)
-    except ValueError as err:  # EvaluationError, DataError, ImageError: one-line messages
+                      verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
+    except (ValueError, FileNotFoundError) as err:  # EvaluationError, DataError, ImageError, Ma model: one line
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"\n{evaluation.markdown_table(results)}\n\n{evaluation.PI_UNAVAILABLE}\nresults: {FLAGS.out}/results.json")
+    print(f"\n{evaluation.markdown_table(results)}\n")
+    if evaluation.pi_note(ma_model):
+        print(evaluation.pi_note(ma_model))
+    print(f"results: {FLAGS.out}/results.json")
     return 0
 
 

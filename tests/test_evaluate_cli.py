@@ -42,7 +42,7 @@ def test_evaluate_writes_contract_json_csv_and_table(workspace):
                      f"--models={workspace / 'tiny.keras'}", "--bicubic", f"--out={out}", "--save_images")
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads((out / "results.json").read_text())
-    assert payload["scale"] == 2
+    assert payload["scale"] == 2 and "unavailable" in payload["pi_note"] and "--ma_model" in result.stdout
     assert set(payload["results"]) == {"Mine", "Pairs"}
     for dataset in payload["results"].values():
         assert set(dataset) == {"bicubic", "tiny"}
@@ -55,6 +55,23 @@ def test_evaluate_writes_contract_json_csv_and_table(workspace):
     assert len(rows) == 2 * 2 * 3 and {r["image"] for r in rows} == {"im0", "im1", "MEAN"}
     assert "| Mine |" in result.stdout and "| dataset | bicubic | tiny |" in result.stdout
     assert sorted(os.listdir(out / "Mine" / "tiny")) == ["im0.png", "im1.png"]
+
+
+def test_evaluate_with_a_ma_model_reports_ma_and_pi(workspace):
+    out = workspace / "with_ma"
+    model = os.path.join(REPO, "tests", "reference", "ma_test_model.mat")
+    result = run_cli("--scale=2", f"--datasets=D={workspace / 'HR'}", "--bicubic", f"--out={out}",
+                     f"--ma_model={model}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads((out / "results.json").read_text())
+    scores = payload["results"]["D"]["bicubic"]
+    assert payload["pi_note"] is None and "unavailable" not in result.stdout
+    for s in scores["per_image"].values():
+        assert s["pi"] == pytest.approx(((10 - s["ma"]) + s["niqe"]) / 2)
+    assert scores["pi"] == pytest.approx(np.mean([s["pi"] for s in scores["per_image"].values()]))
+    assert f"/ {scores['pi']:.3f} |" in result.stdout
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert float(rows[-1]["ma"]) == pytest.approx(scores["ma"])
 
 
 def test_tiled_evaluation_scores_like_whole_images(workspace):
@@ -77,6 +94,7 @@ def test_tiled_evaluation_scores_like_whole_images(workspace):
     (["--bicubic", "--datasets=Set5"], "is not NAME=HR_DIR"),
     ([], "nothing to evaluate"),
     (["--run_dir={ws}/empty"], "no generator_K.keras"),
+    (["--bicubic", "--ma_model={ws}/missing.mat"], "download model.mat of the sr-metric release"),
 ])
 def test_evaluate_errors_are_one_line(workspace, args, message):
     args = [a.format(ws=workspace) for a in args]
