@@ -61,12 +61,20 @@ def train(scale: int, run_dir: str, extra: list[str]) -> None:
                 "--verbosity=-1", *extra], os.path.join(run_dir, "train.log"), os.path.join(run_dir, "train_time.json"))
 
 
+def ma_model_flags() -> list[str]:
+    """``--ma_model`` for the Ma et al. model when ../shared/metrics has one (PI), else nothing."""
+    metrics_dir = os.path.join(os.path.dirname(FLAGS.shared), "metrics")
+    found = [os.path.join(metrics_dir, name) for name in ("model.mat", "NRQM_model.mat")
+             if os.path.isfile(os.path.join(metrics_dir, name))]
+    return [f"--ma_model={found[0]}"] if found else []
+
+
 def evaluate(scale: int, out: str, source: list[str]) -> None:
     if os.path.exists(os.path.join(out, "results.json")):
         return
     sets = ",".join(f"{name}={spec}" for name, spec in benchmark_sets(scale).items())
     run_logged(["keras_mdsrgan.evaluate", f"--scale={scale}", f"--datasets={sets}", f"--out={out}",
-                "--verbosity=-1", *source], out + ".log", os.path.join(out, "eval_time.json"))
+                "--verbosity=-1", *ma_model_flags(), *source], out + ".log", os.path.join(out, "eval_time.json"))
 
 
 def run_scale(scale: int) -> None:
