@@ -352,13 +352,23 @@ def load_model(path: str) -> MaModel:
     return MaModel(forests, linear)
 
 
+_FOREST_FIELDS = {"ldau": 0, "rdau": 1, "upper": 4, "avnode": 5, "mbest": 6}  # name: position in regRF_train
+
+
 def _forest(rf) -> Forest:
-    """A :class:`Forest` from a randomforest-matlab struct (field names in any case)."""
-    fields = {name.lower(): getattr(rf, name) for name in rf._fieldnames}
-    coef = np.asarray(fields.get("coef", np.zeros(2)), dtype=np.float64).ravel()
-    return Forest(left=np.asarray(fields["ldau"], np.int64), right=np.asarray(fields["rdau"], np.int64),
-                  threshold=np.asarray(fields["upper"], np.float64), value=np.asarray(fields["avnode"], np.float64),
-                  attribute=np.asarray(fields["mbest"], np.int64),
+    """A :class:`Forest` from a randomforest-matlab struct: fields by name (any case) or, in a
+    file whose names differ, by their position in regRF_train's struct, as pyiqa reads them."""
+    names = list(rf._fieldnames)
+    by_name = {name.lower(): name for name in names}
+    if not set(_FOREST_FIELDS) <= set(by_name) and len(names) >= 7:
+        by_name.update({field: names[i] for field, i in _FOREST_FIELDS.items()})
+
+    def field(name, dtype):
+        return np.asarray(getattr(rf, by_name[name]), dtype)
+
+    coef = field("coef", np.float64).ravel() if "coef" in by_name else np.zeros(2)
+    return Forest(left=field("ldau", np.int64), right=field("rdau", np.int64), threshold=field("upper", np.float64),
+                  value=field("avnode", np.float64), attribute=field("mbest", np.int64),
                   bias=(float(coef[0]), float(coef[1])) if coef.size == 2 else (0.0, 0.0))
 
 

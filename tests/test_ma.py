@@ -71,6 +71,17 @@ def test_forest_semantics(tmp_path):
     assert model.score(above) == pytest.approx(0.5 + 5.0 + 10.0 * (2 + 3 * 5) + 100.0 * 1)
 
 
+def test_forest_fields_are_read_by_position_when_named_otherwise(tmp_path):
+    """pyiqa reads lDau, rDau, upper, avnode, mbest at positions 0, 1, 4, 5, 6 of regRF_train's
+    struct; a file with other field names still loads the same forest."""
+    renamed = [{f"field{i}": value for i, value in enumerate(make_forest(0.5).values())}] * 3
+    model = ma.load_model(save_model(tmp_path / "renamed.mat", renamed))
+    named = ma.load_model(save_model(tmp_path / "named.mat", [make_forest(0.5)] * 3))
+    for x in (0.4, 0.6):
+        features = [np.array([0.0, x])] * 3
+        assert model.score(features) == named.score(features)
+
+
 def test_model_file_errors(tmp_path, shared_datasets):
     with pytest.raises(FileNotFoundError, match="sr-metric"):
         ma.load_model(str(tmp_path / "missing.mat"))
