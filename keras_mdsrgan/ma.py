@@ -30,6 +30,8 @@ import os
 import numpy as np
 from scipy import fft, ndimage, special
 
+from keras_mdsrgan import metrics
+
 # ------------------------------------------------------------------- shared statistics
 
 _SHAPES = np.arange(0.03, 10.001, 0.001, dtype=np.float32).astype(np.float64)
@@ -224,21 +226,8 @@ def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) 
 
 
 def _contrast_structure(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM contrast-structure term (11x11 Gaussian, σ = 1.5, peak 255, 'valid'), negative
-    values clipped to 0."""
-    window = _gaussian_kernel(11, 1.5)
-    window_1d = window.sum(axis=0)  # the fspecial window is the outer product of this one
-
-    def blur(x):
-        for axis in (0, 1):
-            x = ndimage.correlate1d(x, window_1d, axis=axis, mode="constant")
-        return x[5:-5, 5:-5]
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b = blur(a * a) - mu_a ** 2, blur(b * b) - mu_b ** 2
-    covariance = blur(a * b) - mu_a * mu_b
-    c2 = (0.03 * 255) ** 2
-    return float(np.maximum((2 * covariance + c2) / (var_a + var_b + c2), 0).mean())
+    """Mean SSIM contrast-structure term, negative values clipped to 0."""
+    return float(np.maximum(metrics.ssim_maps(a, b)[1], 0).mean())
 
 
 def _gsm_features(image: np.ndarray) -> list[float]:

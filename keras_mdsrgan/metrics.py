@@ -68,18 +68,24 @@ def ssim(reference: np.ndarray, test: np.ndarray, border: int = 0, y_only: bool 
     return _ssim_gray(a, b)
 
 
-def _ssim_gray(a: np.ndarray, b: np.ndarray) -> float:
+def ssim_maps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SSIM's luminance and contrast-structure maps of two float images in [0, 255] ('valid'
+    11x11 Gaussian window, σ = 1.5, as MATLAB's filter2(window, x, 'valid'))."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
-    def blur(x):  # 'valid' Gaussian filtering, as MATLAB's filter2(window, x, 'valid')
+    def blur(x):
         return ndimage.gaussian_filter(x, 1.5, truncate=3.5, mode="nearest")[5:-5, 5:-5]
 
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a ** 2
     var_b = blur(b * b) - mu_b ** 2
     cov = blur(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return float(ssim_map.mean())
+    return (2 * mu_a * mu_b + c1) / (mu_a ** 2 + mu_b ** 2 + c1), (2 * cov + c2) / (var_a + var_b + c2)
+
+
+def _ssim_gray(a: np.ndarray, b: np.ndarray) -> float:
+    luminance, contrast_structure = ssim_maps(a, b)
+    return float((luminance * contrast_structure).mean())
 
 
 def mean_psnr(values) -> float:
