@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow with its start-up chatter and INFO logs silenced (warnings still show)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    """Import TensorFlow and probe its devices with the start-up chatter silenced.
 
+    TF 2.21 writes oneDNN / CUDA notices to stderr from C++ before its log settings apply
+    (``TF_CPP_MIN_LOG_LEVEL`` does not stop them), which buries our one-line errors; they are
+    captured and shown only if the import fails. Later warnings still show.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as chatter:
+        os.dup2(chatter.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            chatter.seek(0)
+            sys.stderr.write(chatter.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
     tf.get_logger().setLevel(logging.WARNING)

@@ -103,3 +103,4 @@ def test_evaluate_errors_are_one_line(workspace, args, message):
     result = run_cli("--scale=2", f"--out={workspace / 'err'}", *args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no TensorFlow start-up chatter
