@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         upscalers.update({name: load_upscaler(path, FLAGS.scale, tile) for name, path in files.items()})
         results = run(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images, FLAGS.max_images,
                       verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
-    except (ValueError, FileNotFoundError) as err:  # EvaluationError, DataError, ImageError, Ma model: one line
+    except ValueError as err:  # EvaluationError, DataError, ImageError, ModelFileError: one-line messages
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"\n{evaluation.markdown_table(results)}\n")

@@ -314,6 +314,10 @@ class MaModel:
         return float(np.dot(predictions, self.linear))
 
 
+class ModelFileError(ValueError):
+    """A missing or unusable Ma model file; the message says what to download."""
+
+
 MODEL_HELP = ("the Ma et al. (2017) model: download model.mat of the sr-metric release "
               "(github.com/chaoma99/sr-metric) or pyiqa's NRQM_model.mat and pass its path")
 
@@ -326,18 +330,18 @@ def load_model(path: str) -> MaModel:
     from scipy import io
 
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file; {MODEL_HELP}")
+        raise ModelFileError(f"{path}: no such file; {MODEL_HELP}")
     try:
         model = io.loadmat(path, struct_as_record=False)["model"].flat[0]
         linear = np.asarray(model.linear, dtype=np.float64).ravel()
         forests = tuple(_forest(rf.flat[0] if isinstance(rf, np.ndarray) else rf) for rf in np.asarray(model.rf).flat)
     except (KeyError, AttributeError, ValueError, TypeError, OSError) as error:
-        raise ValueError(f"{path}: not a Ma et al. model file ({error}); expected {MODEL_HELP}") from None
+        raise ModelFileError(f"{path}: not a Ma et al. model file ({error}); expected {MODEL_HELP}") from None
     if linear.shape != (4,) or len(forests) != 3:
-        raise ValueError(f"{path}: expected 4 linear weights and 3 forests, got {linear.size} and {len(forests)}")
+        raise ModelFileError(f"{path}: expected 4 linear weights and 3 forests, got {linear.size} and {len(forests)}")
     for forest, size in zip(forests, FEATURE_SIZES):
         if forest.attribute.max() > size:
-            raise ValueError(f"{path}: a forest splits on feature {forest.attribute.max()} of {size}")
+            raise ModelFileError(f"{path}: a forest splits on feature {forest.attribute.max()} of {size}")
     return MaModel(forests, linear)
 
 

@@ -31,6 +31,8 @@ flags.DEFINE_list("train", ["sample:train"],
                   "Training sets: HR folders, HR_DIR:LR_DIR pairs, tfds:div2k/bicubic_x4, sample:train.")
 flags.DEFINE_list("val", ["sample:val"], "Validation sets for the final evaluation (same forms, no tfds).")
 flags.DEFINE_integer("val_max_images", 5, "Validation images used per set.", lower_bound=1)
+flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
+                    "NRQM_model.mat): the final evaluation then reports Ma and PI = ((10 - Ma) + NIQE) / 2.")
 flags.DEFINE_enum("scale", "4", [str(s) for s in SCALES], "Upscaling factor.")
 flags.DEFINE_integer("hr_patch", 96, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).", lower_bound=1)
@@ -87,7 +89,7 @@ def config_from_flags() -> RunConfig:
                         hr_patch=f.hr_patch, batch_size=f.batch_size, skip_bad_files=f.skip_bad_files,
                         cache_dir=f.cache_dir, tfds_data_dir=f.tfds_data_dir,
                         tfds_manual_dir=f.tfds_manual_dir, val_max_images=f.val_max_images,
-                        seed=f.data_seed),
+                        ma_model=f.ma_model or None, seed=f.data_seed),
         model=ModelConfig(num_pairs=f.num_pairs, gen_filters=f.gen_filters, gen_blocks=f.gen_blocks,
                           disc_filters=f.disc_filters, disc_dense=f.disc_dense,
                           sync_batchnorm=f.sync_batchnorm),

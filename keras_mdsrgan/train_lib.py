@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import data, evaluation, imageio, inference, losses, metrics
+from keras_mdsrgan import data, evaluation, imageio, inference, losses, ma, metrics
 from keras_mdsrgan.cohort import LossWeights, MutualSRGAN
 from keras_mdsrgan.config import RunConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
@@ -267,6 +267,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
         losses.resolve_vgg19_weights(config.loss.vgg_weights)  # fail now, not after the data
     if t.init_generator and not os.path.isfile(t.init_generator):
         raise ValueError(f"--init_generator {t.init_generator}: no such file")
+    ma_model = ma.load_model(d.ma_model) if d.ma_model else None  # a bad file fails now
     strategy = make_strategy(t.strategy)
     chief = is_chief(strategy)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
@@ -340,11 +341,13 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
         shutil.rmtree(scratch, ignore_errors=True)
     if int(step) > first:
         log.info("trained steps %d-%d in %.1f s", first, int(step), time.time() - started)
-    return finish(cohort, config, run_dir, val_sets) if chief else {}
+    return finish(cohort, config, run_dir, val_sets, ma_model) if chief else {}
 
 
-def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str, val_sets: dict[str, list]) -> dict:
-    """Save each generator, evaluate every pair against bicubic and save one sample image."""
+def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str, val_sets: dict[str, list],
+           ma_model: ma.MaModel | None = None) -> dict:
+    """Save each generator, evaluate every pair against bicubic (PI with ``ma_model``) and save
+    one sample image."""
     d = config.data
     for k, g in enumerate(cohort.generators):
         _save_model(g, os.path.join(run_dir, f"generator_{k}.keras"))
@@ -359,10 +362,10 @@ def finish(cohort: MutualSRGAN, config: RunConfig, run_dir: str, val_sets: dict[
             sample[model] = sr
 
     for spec, images in val_sets.items():
-        scores = evaluation.evaluate(upscalers, images, d.scale, on_image=keep_first)
+        scores = evaluation.evaluate(upscalers, images, d.scale, on_image=keep_first, ma_model=ma_model)
         results[_dataset_name(spec)] = scores
     _write_json(os.path.join(run_dir, "results.json"),
-                {"scale": d.scale, "results": results, "pi_note": evaluation.PI_UNAVAILABLE})
+                {"scale": d.scale, "results": results, "pi_note": evaluation.pi_note(ma_model)})
     table = evaluation.markdown_table(results)
     _write_text(os.path.join(run_dir, "results.md"), table + "\n")
     if sample:

@@ -83,7 +83,7 @@ def test_forest_fields_are_read_by_position_when_named_otherwise(tmp_path):
 
 
 def test_model_file_errors(tmp_path, shared_datasets):
-    with pytest.raises(FileNotFoundError, match="sr-metric"):
+    with pytest.raises(ma.ModelFileError, match="sr-metric"):
         ma.load_model(str(tmp_path / "missing.mat"))
     niqe_params = os.path.join(os.path.dirname(shared_datasets), "metrics", "modelparameters.mat")
     with pytest.raises(ValueError, match="not a Ma et al. model file"):

@@ -62,6 +62,14 @@ def test_missing_vgg_weights_fail_at_start_in_one_line(tmp_path):
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
+def test_missing_ma_model_fails_at_start_in_one_line(tmp_path):
+    result = run_cli(*TINY, f"--ma_model={tmp_path / 'model.mat'}", f"--run_dir={tmp_path / 'run'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "download model.mat of the sr-metric release" in errors[0]
+    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
 def test_missing_training_folder_is_a_clear_error(tmp_path):
     result = run_cli(*TINY, f"--train={tmp_path / 'nowhere'}", f"--run_dir={tmp_path / 'run'}")
     assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
@@ -69,7 +77,8 @@ def test_missing_training_folder_is_a_clear_error(tmp_path):
 
 def test_tiny_run_writes_everything_and_resumes(tmp_path):
     run_dir = tmp_path / "run"
-    first = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=4", f"--run_dir={run_dir}")
+    first = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=4", f"--run_dir={run_dir}",
+                    f"--ma_model={os.path.join(REPO, 'tests', 'reference', 'ma_test_model.mat')}")
     assert first.returncode == 0, first.stderr[-3000:]
     for name in ("config.json", "flags.cfg", "generator_0.keras", "generator_1.keras", "results.json", "results.md"):
         assert (run_dir / name).is_file(), name
@@ -82,6 +91,8 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     assert set(table) == {"bicubic", "pair0", "pair1"}
     for scores in table.values():
         assert scores["n_images"] == 1 and 5 < scores["psnr"] < 60 and 0 < scores["ssim"] <= 1
+        assert scores["pi"] == pytest.approx(((10 - scores["ma"]) + scores["niqe"]) / 2)  # --ma_model
+    assert results["pi_note"] is None
     assert "| sample_val |" in first.stdout
     saved_flags = (run_dir / "flags.cfg").read_text()
     assert "--gen_filters=4" in saved_flags and "restart" not in saved_flags
