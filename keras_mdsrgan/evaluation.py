@@ -24,7 +24,7 @@ def bicubic_upscaler(scale: int) -> Upscaler:
 
 
 PI_UNAVAILABLE = ("PI = ((10 - Ma) + NIQE) / 2 unavailable: no Ma et al. (2017) model was given "
-                  "(evaluate --ma_model=PATH to model.mat of github.com/chaoma99/sr-metric or pyiqa's NRQM_model.mat)")
+                  "(--ma_model=PATH: model.mat of github.com/chaoma99/sr-metric or pyiqa's NRQM_model.mat)")
 
 
 def pi_note(ma_model: ma.MaModel | None) -> str | None:
