@@ -42,7 +42,7 @@ def niqe_or_none(sr: np.ndarray, scale: int) -> float | None:
 
 def ma_or_none(sr: np.ndarray, scale: int, ma_model: ma.MaModel | None) -> float | None:
     """Ma score of the rounded Y with the border cropped (as the PIRM scripts), or None without
-    a model or below the score's minimum size."""
+    a model, below the score's minimum size or where it is undefined (flat images)."""
     if ma_model is None:
         return None
     try:

@@ -212,9 +212,13 @@ def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) 
             positive_sum = positive.sum()
             eigenvalues = positive * eigenvalues.sum() / (positive_sum + (positive_sum == 0))
             covariance = eigenvectors @ np.diag(eigenvalues) @ eigenvectors.T
+            try:
+                weighted = np.linalg.solve(covariance, neighbours.T).T
+            except np.linalg.LinAlgError:  # as singular for MATLAB's C\x and pyiqa's solve
+                raise ValueError("the Ma score is undefined: a steerable-pyramid neighbourhood has a singular "
+                                 "covariance (a flat or nearly flat image)") from None
             with np.errstate(invalid="ignore"):
-                multiplier = np.sqrt((np.linalg.solve(covariance, neighbours.T).T * neighbours).sum(axis=1)
-                                     / n_neighbours)
+                multiplier = np.sqrt((weighted * neighbours).sum(axis=1) / n_neighbours)
             centre = band[1:-1, 1:-1].reshape(-1)
             centre = centre - centre.mean()
             nonzero = multiplier != 0

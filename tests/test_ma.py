@@ -108,6 +108,15 @@ def test_small_images_are_rejected_and_scored_as_none():
     assert evaluation.ma_or_none(small, 2, None) is None
 
 
+def test_flat_images_have_no_ma_score():
+    """A flat image has singular GSM neighbourhood covariances (pyiqa's solve fails too): a clear
+    ValueError, and None in the evaluation tables."""
+    flat = np.full((128, 128, 3), 100, np.uint8)
+    with pytest.raises(ValueError, match="undefined"):
+        ma.features(metrics.rgb_to_y(flat, rounded=True))
+    assert evaluation.ma_or_none(flat, 2, ma.load_model(TEST_MODEL)) is None
+
+
 def test_score_image_computes_pi_from_ma_and_niqe(shared_datasets):
     hr = np.asarray(Image.open(os.path.join(shared_datasets, "benchmark", "Set5", "x4", "HR", "img_003.png")))
     sr = np.clip(hr.astype(int) + 3, 0, 255).astype(np.uint8)
