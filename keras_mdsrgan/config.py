@@ -28,7 +28,7 @@ class DataConfig:
     tfds_data_dir: str | None = None
     tfds_manual_dir: str | None = None
     val_max_images: int = 5
-    ma_model: str | None = None  # Ma et al. (2017) model.mat: PI in the final evaluation
+    ma_model: str | None = None  # Ma et al. (2017) model.mat: PI in validation and the final evaluation
     seed: int = 0
 
     @property

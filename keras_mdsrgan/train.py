@@ -32,7 +32,7 @@ flags.DEFINE_list("train", ["sample:train"],
 flags.DEFINE_list("val", ["sample:val"], "Validation sets for the final evaluation (same forms, no tfds).")
 flags.DEFINE_integer("val_max_images", 5, "Validation images used per set.", lower_bound=1)
 flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
-                    "NRQM_model.mat): the final evaluation then reports Ma and PI = ((10 - Ma) + NIQE) / 2.")
+                    "NRQM_model.mat): validation and the final evaluation then report PI = ((10 - Ma) + NIQE) / 2.")
 flags.DEFINE_enum("scale", "4", [str(s) for s in SCALES], "Upscaling factor.")
 flags.DEFINE_integer("hr_patch", 96, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).", lower_bound=1)

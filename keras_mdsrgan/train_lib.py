@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import data, evaluation, imageio, inference, losses, ma, metrics
+from keras_mdsrgan import data, evaluation, imageio, inference, losses, ma
 from keras_mdsrgan.cohort import LossWeights, MutualSRGAN
 from keras_mdsrgan.config import RunConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
@@ -192,11 +192,13 @@ class _Progress:
 
 
 class _Validator:
-    """Validation PSNR and NIQE per pair and an LR | bicubic | SR_k | HR image grid, in TensorBoard."""
+    """Validation PSNR, NIQE (and PI with a Ma model) per pair and an LR | bicubic | SR_k | HR
+    image grid, in TensorBoard."""
 
-    def __init__(self, images: list, scale: int):
+    def __init__(self, images: list, scale: int, ma_model: ma.MaModel | None = None):
         self.scale = scale
         self.images = images
+        self.ma_model = ma_model
         self.bicubic = evaluation.bicubic_upscaler(scale)
         self.upscalers = {}
 
@@ -206,12 +208,11 @@ class _Validator:
             for k, g in enumerate(cohort.generators):
                 upscale = self.upscalers.setdefault(k, evaluation.generator_upscaler(g))
                 outputs = [upscale(lr) for _, lr, _, _ in self.images]
-                psnrs = [metrics.psnr(hr, sr, border=self.scale, grey=grey)
-                         for (_, _, hr, grey), sr in zip(self.images, outputs)]
-                tf.summary.scalar(f"val/pair{k}_psnr", metrics.mean_psnr(psnrs))
-                niqes = [n for n in (evaluation.niqe_or_none(sr, self.scale) for sr in outputs) if n is not None]
-                if niqes:  # images too small for NIQE are left out
-                    tf.summary.scalar(f"val/pair{k}_niqe", np.mean(niqes))
+                scores = evaluation.summarize({name: evaluation.score_image(hr, sr, self.scale, grey, self.ma_model)
+                                               for (name, _, hr, grey), sr in zip(self.images, outputs)})
+                for key in ("psnr", "niqe", "pi"):
+                    if scores[key] is not None:  # NIQE / PI: images large enough (PI: a Ma model given)
+                        tf.summary.scalar(f"val/pair{k}_{key}", scores[key])
                 grid.append(outputs[0])
             _, lr, hr, _ = self.images[0]
             nearest = np.repeat(np.repeat(lr, self.scale, axis=0), self.scale, axis=1)
@@ -304,7 +305,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
               else tf.summary.create_noop_writer())
     # Validation images are decoded now, so a bad one stops the run before training, not after.
     val_sets = {spec: list(data.evaluation_images(spec, d.scale, d.val_max_images)) for spec in d.val} if chief else {}
-    validator = _Validator(val_sets[d.val[0]], d.scale) if val_sets else None
+    validator = _Validator(val_sets[d.val[0]], d.scale, ma_model) if val_sets else None
     progress = _Progress(t.verbosity if chief else 0, writer)
     started, first = time.time(), int(step)
     pretrained = [0] if t.shared_pretrain else None  # shared: only pair 0 is pre-trained
