@@ -190,8 +190,9 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return image
 
 
-def _windows_3x3(band: np.ndarray) -> np.ndarray:
-    return np.lib.stride_tricks.sliding_window_view(band, (3, 3)).reshape(-1, 9)
+def _inner(band: np.ndarray) -> np.ndarray:
+    """The band without its 1-pixel border, flattened: the centres of all 3x3 windows."""
+    return band[1:-1, 1:-1].ravel()
 
 
 def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) -> list[np.ndarray]:
@@ -200,29 +201,29 @@ def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) 
     normalised = []
     for s, bands in enumerate(scales):
         for b, band in enumerate(bands):
-            columns = [_windows_3x3(band)]
+            height, width = band.shape[0] - 2, band.shape[1] - 2
+            rows = [band[i:i + height, j:j + width].ravel() for i in range(3) for j in range(3)]
             if s + 1 < len(scales):
-                columns.append(_resize(scales[s + 1][b], band.shape)[1:-1, 1:-1].reshape(-1, 1))
-            n_neighbours = 9 + len(columns) - 1
-            columns += [other[1:-1, 1:-1].reshape(-1, 1) for o, other in enumerate(bands) if o != b]
-            neighbours = np.concatenate(columns, axis=1)
-            covariance = neighbours.T @ neighbours / len(neighbours)
+                rows.append(_inner(_resize(scales[s + 1][b], band.shape)))
+            n_neighbours = len(rows)  # the divisor counts the window and the parent, not the orientations
+            rows += [_inner(other) for o, other in enumerate(bands) if o != b]
+            neighbours = np.stack(rows)  # (features, pixels)
+            covariance = neighbours @ neighbours.T / neighbours.shape[1]
             eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # clip negative eigenvalues,
             positive = eigenvalues * (eigenvalues > 0)               # keeping the trace
             positive_sum = positive.sum()
             eigenvalues = positive * eigenvalues.sum() / (positive_sum + (positive_sum == 0))
             covariance = eigenvectors @ np.diag(eigenvalues) @ eigenvectors.T
-            try:
-                weighted = np.linalg.solve(covariance, neighbours.T).T
+            try:  # one small inverse, then a matrix product: far faster than solving per pixel
+                inverse = np.linalg.inv(covariance)
             except np.linalg.LinAlgError:  # as singular for MATLAB's C\x and pyiqa's solve
                 raise ValueError("the Ma score is undefined: a steerable-pyramid neighbourhood has a singular "
                                  "covariance (a flat or nearly flat image)") from None
-            with np.errstate(invalid="ignore"):
-                multiplier = np.sqrt((weighted * neighbours).sum(axis=1) / n_neighbours)
-            centre = band[1:-1, 1:-1].reshape(-1)
-            centre = centre - centre.mean()
+            with np.errstate(invalid="ignore"):  # x' C^-1 x per pixel
+                multiplier = np.sqrt(np.einsum("ij,ij->j", inverse @ neighbours, neighbours) / n_neighbours)
+            centre = _inner(band) - _inner(band).mean()
             nonzero = multiplier != 0
-            g = (centre * nonzero / (multiplier * nonzero + eps)).reshape(band.shape[0] - 2, band.shape[1] - 2)
+            g = (centre * nonzero / (multiplier * nonzero + eps)).reshape(height, width)
             guard = 16 // 2 ** s
             g = g[guard:-guard, guard:-guard]
             normalised.append(g - g.mean())
