@@ -173,7 +173,7 @@ def _steerable_pyramid(image: np.ndarray, height: int = 2) -> tuple[np.ndarray, 
         end = start + np.ceil((dims - 0.5) / 2).astype(int)
         crop = (slice(start[0], end[0]), slice(start[1], end[1]))
         log_rad, angle, low = log_rad[crop], angle[crop], low[crop]
-        low = low * np.interp(log_rad, x_rcos, np.abs(np.sqrt(1 - y_rcos ** 2)))
+        low = low * np.interp(log_rad, x_rcos, y_ircos)
     return high_pass, scales
 
 
