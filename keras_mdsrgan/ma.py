@@ -195,6 +195,24 @@ def _inner(band: np.ndarray) -> np.ndarray:
     return band[1:-1, 1:-1].ravel()
 
 
+SINGULAR_RTOL = 1e-10  # real images measured here: smallest/largest eigenvalue >= 4.8e-6
+SINGULAR_ATOL = 1e-12  # squared luma levels; a flat image's bands are rounding noise (~1e-27)
+
+
+def _check_regular(covariance: np.ndarray) -> None:
+    """Refuse a numerically singular GSM covariance, decided the same way on every CPU.
+
+    Both tolerances sit six or more orders of magnitude above float64 rounding noise and below
+    any 8-bit content, so a flat image, or one whose bands are linearly dependent (a pure step or
+    ramp), is refused everywhere, while photographs pass with wide margins. (MATLAB's ``C\\x`` and
+    pyiqa's solve only warn or fail there depending on the arithmetic.)
+    """
+    eigenvalues = np.linalg.eigvalsh(covariance)
+    if eigenvalues[-1] <= SINGULAR_ATOL or eigenvalues[0] <= SINGULAR_RTOL * eigenvalues[-1]:
+        raise ValueError("the Ma score is undefined: a steerable-pyramid neighbourhood has a singular "
+                         "covariance (a flat image, or one without texture in some orientation)")
+
+
 def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) -> list[np.ndarray]:
     """Each band divided by its GSM multiplier, estimated from the 3x3 neighbourhood, the parent
     band (next coarser scale, upsampled) and the other orientations of the same scale."""
@@ -209,16 +227,8 @@ def _divisive_normalisation(scales: list[list[np.ndarray]], eps: float = 1e-12) 
             rows += [_inner(other) for o, other in enumerate(bands) if o != b]
             neighbours = np.stack(rows)  # (features, pixels)
             covariance = neighbours @ neighbours.T / neighbours.shape[1]
-            eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # clip negative eigenvalues,
-            positive = eigenvalues * (eigenvalues > 0)               # keeping the trace
-            positive_sum = positive.sum()
-            eigenvalues = positive * eigenvalues.sum() / (positive_sum + (positive_sum == 0))
-            covariance = eigenvectors @ np.diag(eigenvalues) @ eigenvectors.T
-            try:  # one small inverse, then a matrix product: far faster than solving per pixel
-                inverse = np.linalg.inv(covariance)
-            except np.linalg.LinAlgError:  # as singular for MATLAB's C\x and pyiqa's solve
-                raise ValueError("the Ma score is undefined: a steerable-pyramid neighbourhood has a singular "
-                                 "covariance (a flat or nearly flat image)") from None
+            _check_regular(covariance)
+            inverse = np.linalg.inv(covariance)  # one small inverse, then a matrix product per pixel
             with np.errstate(invalid="ignore"):  # x' C^-1 x per pixel
                 multiplier = np.sqrt(np.einsum("ij,ij->j", inverse @ neighbours, neighbours) / n_neighbours)
             centre = _inner(band) - _inner(band).mean()

@@ -108,12 +108,36 @@ def test_small_images_are_rejected_and_scored_as_none():
     assert evaluation.ma_or_none(small, 2, None) is None
 
 
-def test_flat_images_have_no_ma_score():
-    """A flat image has singular GSM neighbourhood covariances (pyiqa's solve fails too): a clear
-    ValueError, and None in the evaluation tables."""
-    flat = np.full((128, 128, 3), 100, np.uint8)
+@pytest.mark.parametrize("luma", [
+    np.full((128, 128), 0.0), np.full((128, 128), 100.0), np.full((124, 124), 255.0),
+    np.repeat(np.linspace(0, 255, 128)[None], 128, axis=0),  # a ramp: no texture across it
+    np.repeat((np.arange(128) >= 64)[None] * 200.0, 128, axis=0),  # a step edge
+], ids=["black", "grey", "white", "ramp", "step"])
+def test_singular_inputs_are_undefined(luma):
+    """Flat or orientation-free images have singular GSM covariances: "undefined" is decided by
+    an explicit eigenvalue test, not by whether the CPU's inverse happens to fail."""
     with pytest.raises(ValueError, match="undefined"):
-        ma.features(metrics.rgb_to_y(flat, rounded=True))
+        ma.features(luma)
+
+
+def test_singularity_test_ignores_rounding_noise():
+    """Covariances at rounding-noise level or of rank < n are refused whatever their noise (an
+    inverse would succeed on them); a well-conditioned one passes."""
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(15, 15))
+    regular = basis @ basis.T
+    ma._check_regular(regular)
+    with pytest.raises(ValueError, match="undefined"):
+        ma._check_regular(regular * 1e-28)  # a flat image's bands: noise only
+    rank_deficient = basis[:, :14] @ basis[:, :14].T
+    noisy = rank_deficient + np.diag(np.abs(rng.normal(size=15))) * 1e-15 * np.abs(rank_deficient).max()
+    np.linalg.inv(noisy)  # invertible in floating point...
+    with pytest.raises(ValueError, match="undefined"):
+        ma._check_regular(noisy)  # ...but singular by the stated tolerance
+
+
+def test_flat_images_have_no_ma_score():
+    flat = np.full((128, 128, 3), 100, np.uint8)
     assert evaluation.ma_or_none(flat, 2, ma.load_model(TEST_MODEL)) is None
 
 
