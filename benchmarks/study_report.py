@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from keras_mdsrgan import compare, imageio, inference, metrics, resize  # noqa: E402
+from keras_mdsrgan import compare, files, imageio, inference, metrics, resize  # noqa: E402
 
 LABELS = {"independent": "Independent", "ml": "ML", "ml_star": "ML*"}
 # Lee & Park (2022), as quoted in the project brief: x4 Set5 only (Independent, ML, ML*).
@@ -134,7 +134,7 @@ def plot_validation(out: str, scale: int, seeds: list[int], modes: tuple[str, ..
     axes[0].legend()
     fig.suptitle(f"x{scale}: validation over the GAN stage (mean over {len(seeds)} seeds × 2 pairs, band = range)")
     fig.tight_layout()
-    imageio.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
 
 
@@ -170,7 +170,7 @@ def plot_crops(out: str, scale: int, seed: int, modes: tuple[str, ...], shared: 
         ax.axis("off")
     fig.suptitle(f"{dataset} {name} x{scale}, crop at ({r}, {c}); PSNR of the whole image", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
-    imageio.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
 
 
@@ -184,7 +184,7 @@ def _replace_generated(path: str, generated: str) -> None:
         raise ValueError(f"{path}: the markers {BEGIN!r} / {END!r} are missing")
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    imageio.atomic_write(path, lambda tmp: open(tmp, "w").write(f"{head}{BEGIN}\n{generated}\n{END}{tail}"))
+    files.write_text(path, f"{head}{BEGIN}\n{generated}\n{END}{tail}")
 
 
 def _minutes(seconds: float) -> str:
@@ -201,8 +201,7 @@ def write(out: str, docs: str, scales: list[int], seeds: list[int], modes: tuple
                         "runs": {m: {seed: _without_per_image(r) for seed, r in runs.items()}
                                  for m, runs in e["runs"].items()},
                         "seconds": e["seconds"], "commands": e["commands"]} for s, e in collected.items()}
-    imageio.atomic_write(os.path.join(repro, "results.json"),
-                         lambda tmp: open(tmp, "w").write(json.dumps(payload, indent=1) + "\n"))
+    files.write_json(os.path.join(repro, "results.json"), payload)
     sections = []
     for scale in finished:
         entry = collected[scale]

@@ -20,7 +20,8 @@ import time
 
 from absl import app, flags
 
-from keras_mdsrgan import cli
+from keras_mdsrgan import cli, files
+from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "A training run directory.")
@@ -39,7 +40,7 @@ flags.DEFINE_integer("parity_images", 5, "Images used for parity checks.", lower
 flags.mark_flag_as_required("out")
 
 
-class ExportInputError(ValueError):
+class ExportInputError(UserError, ValueError):
     """A bad --run_dir / --model / --formats; the message names it."""
 
 
@@ -167,15 +168,14 @@ def run(generator_path: str, source: dict, out: str, formats: list[str]) -> dict
                 bytes_per_weight = {"tflite_fp32": 4, "tflite_fp16": 2}.get(kind, 1)
                 ops = tflite.check_model(model, int(0.9 * manifest["parameters"] * bytes_per_weight))
                 path = os.path.join(out, f"generator_{kind[len('tflite_'):]}.tflite")
-                imageio.atomic_write(path, lambda tmp, m=model: open(tmp, "wb").write(m))
+                files.write_text(path, model, mode="wb")
                 manifest["files"][kind] = {"path": os.path.basename(path), "bytes": len(model), "ops": ops}
                 upscalers[kind] = inference.TFLiteUpscaler(path, num_threads=2)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     manifest["parity"] = {"images": FLAGS.parity_data, "n_images": len(images),
                           **parity({"keras": reference, **upscalers}, reference, images, scale)}
-    imageio.atomic_write(os.path.join(out, "manifest.json"),
-                         lambda tmp: open(tmp, "w").write(json.dumps(manifest, indent=1) + "\n"))
+    files.write_json(os.path.join(out, "manifest.json"), manifest)
     return manifest
 
 

@@ -7,11 +7,13 @@ from typing import Callable, Iterable
 import numpy as np
 import tensorflow as tf
 
+from keras_mdsrgan.errors import UserError
+
 FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_int8_dynamic", "tflite_int8")
 FLOAT_OPS = ["PRELU"]  # kept in float in tflite_int8
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """A conversion that did not give a usable model."""
 
 

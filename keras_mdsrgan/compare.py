@@ -17,11 +17,13 @@ import sys
 
 from absl import app, flags
 
+from keras_mdsrgan.errors import UserError
+
 FLAGS = flags.FLAGS
 flags.DEFINE_list("labels", None, "Column names, one per method (default: the arguments).")
 
 
-class CompareError(ValueError):
+class CompareError(UserError, ValueError):
     """Unusable input; the message names the file."""
 
 

@@ -23,7 +23,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import imageio, resize
+from keras_mdsrgan import files, imageio, resize
+from keras_mdsrgan.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ DIV2K_ARCHIVES = ("DIV2K_train_HR.zip", "DIV2K_valid_HR.zip",
                   "DIV2K_train_LR_{kind}_X{scale}.zip", "DIV2K_valid_LR_{kind}_X{scale}.zip")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A dataset that cannot be used as given; the message says what and where."""
 
 
@@ -178,7 +179,7 @@ def _load_cached(pair: ImagePair, scale: int, cache_dir: str):
     paths = [os.path.join(cache_dir, f"{pair.name}-{key}-{part}.npy") for part in ("lr", "hr")]
     if not all(os.path.exists(p) for p in paths):
         for path, array in zip(paths, load_pair(pair, scale)):
-            imageio.atomic_write(path, lambda tmp, a=array: np.save(tmp, a))
+            files.atomic_write(path, lambda tmp, a=array: np.save(tmp, a))
     return tuple(np.load(p, mmap_mode="r") for p in paths)
 
 

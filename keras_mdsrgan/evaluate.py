@@ -22,6 +22,7 @@ import sys
 from absl import app, flags
 
 from keras_mdsrgan import cli
+from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("scale", None, "Upscaling factor of the models.", lower_bound=2)
@@ -40,7 +41,7 @@ flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of 
 flags.mark_flags_as_required(["scale", "datasets"])
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """Unusable evaluation input; the message names the file or flag."""
 
 
@@ -82,7 +83,7 @@ def load_upscaler(path: str, scale: int, tile: int | None = None):
 
 
 def write_csv(path: str, results: dict) -> None:
-    from keras_mdsrgan import imageio
+    from keras_mdsrgan import files
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -92,17 +93,15 @@ def write_csv(path: str, results: dict) -> None:
         for model, scores in per_model.items():
             for image, s in [*scores["per_image"].items(), ("MEAN", scores)]:
                 writer.writerow([dataset, model, image, *(s[c] for c in columns)])
-    imageio.atomic_write(path, lambda tmp: open(tmp, "w", newline="").write(buffer.getvalue()))
+    files.write_text(path, buffer.getvalue())
 
 
 def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_images: bool = False,
         max_images: int | None = None, verbose: bool = True, ma_model=None) -> dict:
     """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
-    import json
-
     import keras
 
-    from keras_mdsrgan import data, evaluation, imageio
+    from keras_mdsrgan import data, evaluation, files, imageio
 
     results = {}
     for dataset, spec in datasets.items():
@@ -122,8 +121,7 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
         results[dataset] = evaluation.evaluate(upscalers, images(), scale, on_image=save if save_images else None,
                                                ma_model=ma_model)
     payload = {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model)}
-    imageio.atomic_write(os.path.join(out, "results.json"),
-                         lambda tmp: open(tmp, "w").write(json.dumps(payload, indent=1) + "\n"))
+    files.write_json(os.path.join(out, "results.json"), payload)
     write_csv(os.path.join(out, "results.csv"), results)
     return results
 

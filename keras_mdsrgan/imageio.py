@@ -13,15 +13,17 @@ naming the file.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.files import atomic_write
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """A file that is not a usable image; the message names the file."""
 
 
@@ -96,27 +98,6 @@ def _alpha(image: Image.Image) -> np.ndarray | None:
     if image.mode in ("RGBA", "LA", "PA"):
         return np.asarray(image.getchannel("A")).copy()
     return None
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def atomic_write(path: str, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``, so readers never see half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_image(path: str, image: np.ndarray) -> None:

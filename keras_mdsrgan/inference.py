@@ -13,10 +13,12 @@ import os
 
 import numpy as np
 
+from keras_mdsrgan.errors import UserError
+
 DEFAULT_OVERLAP = 48  # LR pixels; covers SRResNet up to 20 residual blocks at x2/x4
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(UserError, ValueError):
     """A model path that cannot be used; the message names it."""
 
 

@@ -11,10 +11,12 @@ import os
 import keras
 import tensorflow as tf
 
+from keras_mdsrgan.errors import UserError
+
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
-class MissingWeightsError(FileNotFoundError):
+class MissingWeightsError(UserError, FileNotFoundError):
     """Pretrained weights that are not on this machine; the message says what to fetch."""
 
 

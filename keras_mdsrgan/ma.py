@@ -31,6 +31,7 @@ import numpy as np
 from scipy import fft, ndimage, special
 
 from keras_mdsrgan import metrics
+from keras_mdsrgan.errors import UserError
 
 # ------------------------------------------------------------------- shared statistics
 
@@ -329,7 +330,7 @@ class MaModel:
         return float(np.dot(predictions, self.linear))
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserError, ValueError):
     """A missing or unusable Ma model file; the message says what to download."""
 
 

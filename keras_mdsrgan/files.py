@@ -1,0 +1,41 @@
+"""Atomic file writes: readers see the old file or the whole new one, never half of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write(path: str, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``; the temporary file is removed on failure."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_text(path: str, text: str, mode: str = "w") -> None:
+    """``text`` (str, or bytes with ``mode="wb"``) into ``path`` atomically."""
+    def write(tmp):
+        with open(tmp, mode, **({} if "b" in mode else {"newline": ""})) as f:
+            f.write(text)
+
+    atomic_write(path, write)
+
+
+def write_json(path: str, payload) -> None:
+    """``payload`` as indented JSON (one trailing newline) into ``path`` atomically."""
+    write_text(path, json.dumps(payload, indent=1) + "\n")

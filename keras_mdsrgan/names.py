@@ -1,0 +1,47 @@
+"""How pairs, models and datasets are named in logs, results and tables: one place for each."""
+
+from __future__ import annotations
+
+import os
+import re
+
+_PAIR = re.compile(r"pair(\d+)")
+
+
+def pair_name(k: int) -> str:
+    """``pair0``, ``pair1``, ...: the name of pair k in logs, results.json and tables."""
+    return f"pair{k}"
+
+
+def pair_index(name: str) -> int | None:
+    """k for ``pairK`` (or a ``pairK/term`` / ``pairK_metric`` log key), else None."""
+    match = _PAIR.match(name)
+    return int(match.group(1)) if match else None
+
+
+def unique_labels(paths: list[str]) -> list[str]:
+    """Short distinct labels for ``paths``: the stem, with as many parent folders as it takes.
+
+    ``runA/generator_0.keras, runB/generator_0.keras`` -> ``runA/generator_0, runB/generator_0``;
+    ``export/saved_model/mdsrgan/1`` -> ``mdsrgan/1`` when another path also ends in ``1``.
+    Identical paths (the same thing named twice) are refused by the caller, not here.
+    """
+    parts = [_path_parts(p) for p in paths]
+    depth = [1] * len(paths)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clashes = {label for label in labels if labels.count(label) > 1}
+        grown = False
+        for i, label in enumerate(labels):
+            if label in clashes and depth[i] < len(parts[i]):
+                depth[i] += 1
+                grown = True
+        if not grown:
+            return labels
+
+
+def _path_parts(path: str) -> list[str]:
+    parts = [p for p in os.path.abspath(os.path.normpath(path)).split(os.sep) if p]
+    if parts and os.path.splitext(parts[-1])[1] and not os.path.isdir(path):
+        parts[-1] = os.path.splitext(parts[-1])[0]
+    return parts or [path]
