@@ -17,8 +17,10 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
+import json
 import logging
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +38,7 @@ SAMPLE_SPLITS = {
 }
 DIV2K_ARCHIVES = ("DIV2K_train_HR.zip", "DIV2K_valid_HR.zip",
                   "DIV2K_train_LR_{kind}_X{scale}.zip", "DIV2K_valid_LR_{kind}_X{scale}.zip")
+TFDS_CACHE_INDEX = "index.json"  # written last: its presence marks a complete TFDS cache folder
 
 
 class DataError(UserError, ValueError):
@@ -150,23 +153,28 @@ def build_store(pairs: list[ImagePair], scale: int, hr_patch: int, *, skip_bad_f
                         f"\n  {listing}")
     if bad:
         log.warning("skipped %d unusable image file(s), e.g. %s", len(bad), bad[0])
+    loaded = [(pair.hr_path, *result) for pair, result in zip(pairs, results) if not isinstance(result, Exception)]
+    lrs, hrs, small = _patch_sized(loaded, hr_patch)
+    if not hrs:
+        raise DataError(f"none of the {len(pairs)} training image(s) is usable "
+                        f"(bad: {len(bad)}, smaller than {hr_patch}px: {small})")
+    return PairStore(lrs, hrs, scale)
+
+
+def _patch_sized(examples, hr_patch: int) -> tuple[list, list, int]:
+    """LRs and HRs of the ``(label, lr, hr)`` examples at least one HR patch in each side,
+    and the number of the others, which are skipped with a warning naming one of them."""
     lrs, hrs, small = [], [], []
-    for pair, result in zip(pairs, results):
-        if isinstance(result, Exception):
-            continue
-        lr, hr = result
+    for label, lr, hr in examples:
         if min(hr.shape[:2]) < hr_patch:
-            small.append(pair.hr_path)
-            continue
-        lrs.append(lr)
-        hrs.append(hr)
+            small.append(label)
+        else:
+            lrs.append(lr)
+            hrs.append(hr)
     if small:
         log.warning("skipped %d image(s) smaller than the %dx%d HR patch, e.g. %s",
                     len(small), hr_patch, hr_patch, small[0])
-    if not hrs:
-        raise DataError(f"none of the {len(pairs)} training image(s) is usable "
-                        f"(bad: {len(bad)}, smaller than {hr_patch}px: {len(small)})")
-    return PairStore(lrs, hrs, scale)
+    return lrs, hrs, len(small)
 
 
 def _load_cached(pair: ImagePair, scale: int, cache_dir: str):
@@ -178,16 +186,49 @@ def _load_cached(pair: ImagePair, scale: int, cache_dir: str):
     key = hashlib.sha1("|".join(key_parts).encode()).hexdigest()[:16]
     paths = [os.path.join(cache_dir, f"{pair.name}-{key}-{part}.npy") for part in ("lr", "hr")]
     if not all(os.path.exists(p) for p in paths):
-        for path, array in zip(paths, load_pair(pair, scale)):
-            files.atomic_write(path, lambda tmp, a=array: np.save(tmp, a))
+        _save_arrays(paths, load_pair(pair, scale))
+    return _memory_map(paths)
+
+
+def _save_arrays(paths, arrays) -> None:
+    """Each array into its ``.npy`` path, atomically (an interrupted run leaves no torn file)."""
+    for path, array in zip(paths, arrays):
+        files.atomic_write(path, lambda tmp, a=array: np.save(tmp, a))
+
+
+def _memory_map(paths) -> tuple[np.ndarray, ...]:
+    """The ``.npy`` files at ``paths``, memory-mapped read-only (paged in as crops touch them)."""
     return tuple(np.load(p, mmap_mode="r") for p in paths)
 
 
-def tfds_store(name: str, scale: int, hr_patch: int, *, data_dir: str | None,
-               manual_dir: str | None, split: str = "train") -> PairStore:
+def tfds_store(name: str, scale: int, hr_patch: int, *, data_dir: str | None, manual_dir: str | None,
+               split: str = "train", cache_dir: str | None = None) -> PairStore:
     """(LR, HR) pairs from a TensorFlow Datasets builder such as ``div2k/bicubic_x4``.
 
-    DIV2K cannot be downloaded here: the archives must be in ``manual_dir`` first.
+    DIV2K cannot be downloaded here: the archives must be in ``manual_dir`` first. With a
+    ``cache_dir`` the decoded pairs are ``.npy`` files there, memory-mapped rather than held in
+    memory, and later runs read them without decoding again. Images smaller than one HR patch
+    are skipped with a warning.
+    """
+    folder = _tfds_cache_folder(cache_dir, name, split, scale) if cache_dir else None
+    if folder and os.path.exists(os.path.join(folder, TFDS_CACHE_INDEX)):
+        examples = _read_tfds_cache(folder, name, split)
+    else:
+        examples = _decode_tfds(name, split, scale, data_dir, manual_dir, folder)
+    lrs, hrs, small = _patch_sized(examples, hr_patch)
+    if not hrs:
+        raise DataError(f"{name}: none of the {len(examples)} {split} image(s) is usable "
+                        f"(smaller than {hr_patch}px: {small})")
+    return PairStore(lrs, hrs, scale)
+
+
+def _decode_tfds(name: str, split: str, scale: int, data_dir: str | None, manual_dir: str | None,
+                 folder: str | None) -> list[tuple]:
+    """``(label, lr, hr)`` for every example of the split, checked to be at ``scale``.
+
+    With a cache ``folder`` each example is written there as it is decoded and returned
+    memory-mapped (so the split is never all in memory), and the index is written last: a run
+    stopped half-way leaves no index, and the next one decodes again.
     """
     import tensorflow_datasets as tfds
 
@@ -196,15 +237,44 @@ def tfds_store(name: str, scale: int, hr_patch: int, *, data_dir: str | None,
         _check_div2k_archives(name, manual_dir)
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    lrs, hrs = [], []
-    for example in tfds.as_numpy(builder.as_dataset(split=split)):
+    examples = []
+    for i, example in enumerate(tfds.as_numpy(builder.as_dataset(split=split))):
         lr, hr = example["lr"], example["hr"]
         if hr.shape[0] != lr.shape[0] * scale or hr.shape[1] != lr.shape[1] * scale:
             raise DataError(f"{name}: an LR/HR pair is not at scale {scale}")
-        if min(hr.shape[:2]) >= hr_patch:
-            lrs.append(lr)
-            hrs.append(hr)
-    return PairStore(lrs, hrs, scale)
+        if folder:
+            paths = _tfds_cache_paths(folder, i)
+            _save_arrays(paths, (lr, hr))
+            lr, hr = _memory_map(paths)
+        examples.append((_tfds_label(name, split, i), lr, hr))
+    if folder:
+        files.write_json(os.path.join(folder, TFDS_CACHE_INDEX),
+                         {"name": name, "split": split, "scale": scale, "examples": len(examples)})
+    return examples
+
+
+def _read_tfds_cache(folder: str, name: str, split: str) -> list[tuple]:
+    """``(label, lr, hr)`` for every example of a completed cache folder, memory-mapped."""
+    with open(os.path.join(folder, TFDS_CACHE_INDEX)) as f:
+        count = json.load(f)["examples"]
+    return [(_tfds_label(name, split, i), *_memory_map(_tfds_cache_paths(folder, i))) for i in range(count)]
+
+
+def _tfds_cache_folder(cache_dir: str, name: str, split: str, scale: int) -> str:
+    """One folder per (builder name, split, scale): readable, and exact through a short hash."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{name}-{split}-x{scale}")
+    key = hashlib.sha1(f"{name}|{split}|{scale}".encode()).hexdigest()[:8]
+    return os.path.join(cache_dir, "tfds", f"{readable}-{key}")
+
+
+def _tfds_cache_paths(folder: str, index: int) -> tuple[str, str]:
+    """The LR and HR ``.npy`` files of example ``index`` in a TFDS cache folder."""
+    return tuple(os.path.join(folder, f"{index:06d}-{part}.npy") for part in ("lr", "hr"))
+
+
+def _tfds_label(name: str, split: str, index: int) -> str:
+    """How a TFDS example is named in warnings: ``div2k/bicubic_x4 train #17``."""
+    return f"{name} {split} #{index}"
 
 
 def _check_div2k_archives(name: str, manual_dir: str | None) -> None:
@@ -228,7 +298,7 @@ def build_training_store(specs, scale: int, hr_patch: int, *, skip_bad_files: bo
     for spec in specs:
         if spec.startswith("tfds:"):
             stores.append(tfds_store(spec[5:], scale, hr_patch, data_dir=tfds_data_dir,
-                                     manual_dir=tfds_manual_dir))
+                                     manual_dir=tfds_manual_dir, cache_dir=cache_dir))
         else:
             pairs.extend(resolve_pairs(spec))
     if pairs:

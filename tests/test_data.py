@@ -197,3 +197,66 @@ def test_tfds_source_with_a_locally_built_dataset(tmp_path):
     assert lr.shape == (2, 8, 8, 3) and hr.shape == (2, 32, 32, 3)
     with pytest.raises(data.DataError, match="not at scale 2"):
         data.build_training_store(["tfds:tiny_super_resolution"], 2, 32, tfds_data_dir=str(tmp_path))
+
+
+class _FakeBuilder:
+    """A prepared TFDS builder of three x2 LR/HR pairs, the last smaller than a 32px HR patch;
+    counts how often the split is read."""
+
+    def __init__(self):
+        hrs = [_photo(64, 48, seed=0), _photo(40, 56, seed=1), _photo(20, 24, seed=2)]
+        self.examples = [(resize.degrade(hr, 2).numpy(), hr) for hr in hrs]
+        self.reads = 0
+
+    def is_prepared(self):
+        return True
+
+    def as_dataset(self, split):
+        import tensorflow as tf
+
+        assert split == "train"
+        self.reads += 1
+        image = tf.TensorSpec([None, None, 3], tf.uint8)
+        return tf.data.Dataset.from_generator(lambda: ({"lr": lr, "hr": hr} for lr, hr in self.examples),
+                                              output_signature={"lr": image, "hr": image})
+
+
+@pytest.fixture
+def fake_tfds(monkeypatch):
+    import tensorflow_datasets as tfds
+
+    builder = _FakeBuilder()
+    monkeypatch.setattr(tfds, "builder", lambda name, data_dir=None: builder)
+    return builder
+
+
+def test_tfds_images_smaller_than_a_patch_are_skipped_with_a_warning(fake_tfds, caplog):
+    with caplog.at_level(logging.WARNING):
+        store = data.build_training_store(["tfds:fake/bicubic_x2"], 2, 32)
+    assert len(store) == 2
+    assert "skipped 1 image(s) smaller than the 32x32 HR patch, e.g. fake/bicubic_x2 train #2" in caplog.text
+
+
+def test_tfds_cache_is_memory_mapped_and_read_again_without_decoding(fake_tfds, tmp_path):
+    cache = str(tmp_path / "cache")
+    store = data.build_training_store(["tfds:fake/bicubic_x2"], 2, 32, cache_dir=cache)
+    assert fake_tfds.reads == 1 and len(store) == 2
+    assert all(isinstance(a, np.memmap) for a in store.lrs + store.hrs)
+    for (lr, hr), cached_lr, cached_hr in zip(fake_tfds.examples, store.lrs, store.hrs):
+        np.testing.assert_array_equal(cached_lr, lr)
+        np.testing.assert_array_equal(cached_hr, hr)
+
+    again = data.build_training_store(["tfds:fake/bicubic_x2"], 2, 16, cache_dir=cache)  # smaller patch
+    assert fake_tfds.reads == 1  # the cache holds every example, whatever the patch size
+    assert len(again) == 3 and all(isinstance(a, np.memmap) for a in again.lrs + again.hrs)
+    np.testing.assert_array_equal(again.hrs[2], fake_tfds.examples[2][1])
+
+
+def test_tfds_cache_without_its_index_is_decoded_again(fake_tfds, tmp_path):
+    """An interrupted first run (no index yet) is not mistaken for a complete cache."""
+    cache = tmp_path / "cache"
+    data.build_training_store(["tfds:fake/bicubic_x2"], 2, 32, cache_dir=str(cache))
+    index, = cache.glob(f"tfds/*/{data.TFDS_CACHE_INDEX}")
+    index.unlink()
+    store = data.build_training_store(["tfds:fake/bicubic_x2"], 2, 32, cache_dir=str(cache))
+    assert fake_tfds.reads == 2 and len(store) == 2 and index.exists()

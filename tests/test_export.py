@@ -9,7 +9,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO
+from export import exporter, tflite
 from keras_mdsrgan import data, inference
+from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.generators import build_srresnet
 
 SCALE = 2
@@ -36,6 +38,8 @@ def exported(trained_generator, tmp_path_factory):
                              "--calibration_samples=32"], cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"exported x{SCALE} generator {trained_generator} to {out}" in result.stdout
+    assert all(f"  {kind} " in result.stdout for kind in exporter.FORMATS)
     return out
 
 
@@ -122,14 +126,46 @@ def test_predict_request_round_trip_matches_keras(exported, trained_generator):
         signature(lr=tf.constant(image[0]))  # rank 3
 
 
-def test_export_errors_are_one_line(tmp_path, trained_generator):
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "export", *args], cwd=REPO, capture_output=True,
-                              text=True, timeout=300)
+def test_generator_choice_errors_name_the_input(tmp_path):
+    with pytest.raises(exporter.ExportInputError, match="exactly one of --run_dir and --model"):
+        exporter.choose_generator(str(tmp_path), None, str(tmp_path / "g.keras"))
+    with pytest.raises(exporter.ExportInputError, match="x.keras: no such file"):
+        exporter.choose_generator(None, None, str(tmp_path / "x.keras"))
+    with pytest.raises(exporter.ExportInputError, match="results.json: cannot read validation results"):
+        exporter.choose_generator(str(tmp_path), None, None)
+    with pytest.raises(exporter.ExportInputError, match="generator_3.keras: no such generator"):
+        exporter.choose_generator(str(tmp_path), 3, None)
+    (tmp_path / "results.json").write_text(json.dumps({"results": {"Set5": {"bicubic": {"psnr": 30.0}}}}))
+    with pytest.raises(exporter.ExportInputError, match="no pairK results"):
+        exporter.best_pair(str(tmp_path))
 
-    for args, message in (([f"--model={tmp_path / 'x.keras'}", f"--out={tmp_path}"], "no such file"),
-                          ([f"--run_dir={tmp_path}", f"--out={tmp_path}"], "cannot read validation results"),
-                          ([f"--model={trained_generator}", f"--out={tmp_path}", "--formats=onnx"],
-                           "unknown --formats")):
-        result = run(*args)
-        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+def test_best_pair_by_mean_validation_psnr(tmp_path):
+    results = {"Set5": {"bicubic": {"psnr": 40.0}, "pair0": {"psnr": 31.0}, "pair1": {"psnr": 30.0}},
+               "Set14": {"bicubic": {"psnr": 40.0}, "pair0": {"psnr": 27.0}, "pair1": {"psnr": 29.0}}}
+    (tmp_path / "results.json").write_text(json.dumps({"results": results}))
+    (tmp_path / "generator_1.keras").write_bytes(b"")
+    path, source = exporter.choose_generator(str(tmp_path), None, None)
+    assert path == str(tmp_path / "generator_1.keras")
+    assert source["pair"] == 1 and source["chosen_by"] == "validation PSNR 29.500 dB"
+
+
+def test_unknown_formats_are_refused_before_any_work():
+    with pytest.raises(exporter.ExportInputError, match=r"unknown --formats \['onnx'\]"):
+        exporter.ExportOptions(formats=("saved_model", "onnx"))
+    assert exporter.FORMATS == ("saved_model", *tflite.FORMATS)
+
+
+def test_unreadable_generator_is_a_user_error(tmp_path):
+    (tmp_path / "broken.keras").write_text("not a model")
+    with pytest.raises(UserError, match="broken.keras: cannot load a Keras model"):
+        exporter.export_generator(str(tmp_path / "broken.keras"), {}, str(tmp_path / "out"),
+                                  exporter.ExportOptions())
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "export", f"--model={tmp_path / 'x.keras'}", f"--out={tmp_path}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path / 'x.keras'}: no such file"
