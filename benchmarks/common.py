@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from keras_mdsrgan import train_lib  # noqa: E402
+from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
 PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch
@@ -30,7 +30,7 @@ def make_step(num_pairs: int, mode: str, preset: str):
                           disc_filters=dfilters, disc_dense=dense),
         loss=LossConfig(mode=mode, vgg_weights="random"),
         train=TrainConfig())
-    cohort = train_lib.build_cohort(config)
+    cohort = build.build_cohort(config)
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
     step = tf.function(cohort.train_step)

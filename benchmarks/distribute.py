@@ -29,7 +29,7 @@ def main(argv):
         devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     else:
         devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    from keras_mdsrgan import train_lib
+    from keras_mdsrgan import build, distributed
     from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
     blocks, filters, dfilters, dense, batch, patch = common.PRESETS[FLAGS.preset]
@@ -43,9 +43,9 @@ def main(argv):
     for name, strategy in (("one device", tf.distribute.OneDeviceStrategy(devices[0])),
                            (f"mirrored x{len(devices)}", tf.distribute.MirroredStrategy(devices))):
         with strategy.scope():
-            cohort = train_lib.build_cohort(config)
+            cohort = build.build_cohort(config)
         iterator = iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((lr, hr)).repeat()))
-        step = train_lib.distributed_step_function(strategy, cohort.train_step)
+        step = distributed.step_function(strategy, cohort.train_step)
         steps[name] = lambda step=step, iterator=iterator: float(next(iter(step(iterator).values())))
     medians = common.interleaved_medians(steps, FLAGS.steps)
     print(f"preset {FLAGS.preset}, K=2 ml, global batch {batch}, {os.cpu_count()} CPU cores, devices {devices}")

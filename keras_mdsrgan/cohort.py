@@ -12,37 +12,23 @@ is K separate SRGANs.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import tensorflow as tf
 
-from keras_mdsrgan import distill, losses
-
-
-@dataclasses.dataclass(frozen=True)
-class LossWeights:
-    """Weights of the GAN-stage terms and the distillation setting (plain values)."""
-
-    mode: str = "ml"
-    pixel: float = 0.0
-    perceptual: float = 1.0
-    perceptual_rescale: float = 1.0 / 12.75
-    adversarial: float = 1e-3
-    distill: float = 1.0
-    temperature: float = 1.0
+from keras_mdsrgan import distill, losses, names
+from keras_mdsrgan.config import INDEPENDENT, MODES, LossConfig
 
 
 class MutualSRGAN(keras.Model):
     """The cohort. ``call`` runs every generator; ``train_step`` / ``pretrain_step`` train it."""
 
-    def __init__(self, generators, discriminators, weights: LossWeights, vgg_features=None, **kwargs):
+    def __init__(self, generators, discriminators, weights: LossConfig, vgg_features=None, **kwargs):
         super().__init__(**kwargs)
         if len(generators) != len(discriminators) or not generators:
             raise ValueError("need the same positive number of generators and discriminators")
-        if weights.mode not in ("independent", *distill.TARGETS):
+        if weights.mode not in MODES:
             raise ValueError(f"unknown mode {weights.mode!r}")
-        if weights.perceptual > 0 and vgg_features is None:
+        if weights.perceptual_weight > 0 and vgg_features is None:
             raise ValueError("a perceptual weight needs VGG features")
         self.generators = list(generators)
         self.discriminators = list(discriminators)
@@ -79,10 +65,10 @@ class MutualSRGAN(keras.Model):
             logits = tf.cast(d(sr, training=True), tf.float32)
             t = {"g_pixel": losses.pixel_loss(hr, sr),
                  "g_adversarial": losses.adversarial_loss(logits, is_real=True)}
-            total = w.pixel * t["g_pixel"] + w.adversarial * t["g_adversarial"]
-            if w.perceptual > 0:
+            total = w.pixel_weight * t["g_pixel"] + w.adversarial_weight * t["g_adversarial"]
+            if w.perceptual_weight > 0:
                 t["g_perceptual"] = losses.perceptual_loss(self.vgg_features, hr, sr, w.perceptual_rescale)
-                total += w.perceptual * t["g_perceptual"]
+                total += w.perceptual_weight * t["g_perceptual"]
             t["g_total"] = total
             fakes.append(sr)
             terms.append(t)
@@ -92,7 +78,7 @@ class MutualSRGAN(keras.Model):
         """Per pair, the discriminator's per-example loss terms and mean probabilities."""
         w = self.weights_cfg
         batch = tf.shape(hr)[0]
-        if w.mode == "independent":
+        if w.mode == INDEPENDENT:
             logits = [tf.cast(d(tf.concat([hr, fakes[k]], 0), training=True), tf.float32)
                       for k, d in enumerate(self.discriminators)]
             chunks = [tf.reshape(z, [2, batch]) for z in logits]
@@ -111,12 +97,12 @@ class MutualSRGAN(keras.Model):
             t = {"d_adversarial": real_loss + fake_loss,
                  "d_real_prob": tf.sigmoid(c[0]), "d_fake_prob": tf.sigmoid(own_fake[k])}
             t["d_total"] = t["d_adversarial"]
-            if w.mode != "independent":
+            if w.mode != INDEPENDENT:
                 targets = distill.TARGETS[w.mode](probs, k)
                 kl = tf.add_n([losses.bernoulli_kl(p[..., None], c[..., None], w.temperature)
                                for p in targets]) / len(targets)
                 t["d_distill_kl"] = tf.reduce_mean(kl, axis=0)  # per example, over all inputs
-                t["d_total"] += w.distill * w.temperature ** 2 * t["d_distill_kl"]
+                t["d_total"] += w.distill_weight * w.temperature ** 2 * t["d_distill_kl"]
             terms.append(t)
         return terms
 
@@ -175,5 +161,5 @@ class MutualSRGAN(keras.Model):
             items = terms.items() if isinstance(terms, dict) else enumerate(terms)
             for k, t in items:
                 for name, value in t.items():
-                    logs[f"pair{k}/{name}"] = tf.reduce_mean(value)
+                    logs[f"{names.pair_name(k)}/{name}"] = tf.reduce_mean(value)
         return logs

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-MODES = ("independent", "ml", "ml_star")
+from keras_mdsrgan import distill, names
+from keras_mdsrgan.errors import ConfigError
+
+INDEPENDENT = "independent"  # no distillation term: K separate SRGANs
+MODES = (INDEPENDENT, *distill.TARGETS)
+SRGAN_VGG_RESCALE = 1.0 / 12.75  # SRGAN's scaling of VGG19 features (Ledig et al. 2017)
 SCALES = (2, 3, 4, 8)
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
@@ -37,13 +42,14 @@ class DataConfig:
 
     def validate(self) -> None:
         if self.scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}, got {self.scale}")
+            raise ConfigError(f"scale must be one of {SCALES}, got {self.scale}")
         if self.hr_patch % self.scale:
-            raise ValueError(f"hr_patch={self.hr_patch} is not divisible by scale={self.scale}")
+            raise ConfigError(f"hr_patch={self.hr_patch} is not divisible by scale={self.scale}")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+            raise ConfigError(f"batch_size must be positive, got {self.batch_size}")
         if not self.train:
-            raise ValueError("no training data given")
+            raise ConfigError("no training data given")
+        names.dataset_names(self.val)  # distinct names, or a ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +65,10 @@ class ModelConfig:
 
     def validate(self) -> None:
         if self.num_pairs < 1:
-            raise ValueError(f"num_pairs must be at least 1, got {self.num_pairs}")
+            raise ConfigError(f"num_pairs must be at least 1, got {self.num_pairs}")
         for name in ("gen_filters", "gen_blocks", "disc_filters", "disc_dense"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +79,7 @@ class LossConfig:
     pixel_weight: float = 0.0
     perceptual_weight: float = 1.0
     perceptual_layer: str = "block5_conv4"
-    perceptual_rescale: float = 1.0 / 12.75
+    perceptual_rescale: float = SRGAN_VGG_RESCALE
     vgg_weights: str | None = None  # None: Keras' cache (~/.keras/models); "random": tests only
     adversarial_weight: float = 1e-3
     distill_weight: float = 1.0
@@ -81,12 +87,12 @@ class LossConfig:
 
     def validate(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}")
+            raise ConfigError(f"temperature must be positive, got {self.temperature}")
         for name in ("pixel_weight", "perceptual_weight", "adversarial_weight", "distill_weight"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,13 +121,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.pretrain_steps < 0 or self.gan_steps < 0:
-            raise ValueError("step counts must not be negative")
+            raise ConfigError("step counts must not be negative")
         if self.pretrain_steps + self.gan_steps == 0:
-            raise ValueError("nothing to train: pretrain_steps and gan_steps are both 0")
+            raise ConfigError("nothing to train: pretrain_steps and gan_steps are both 0")
         if min(self.checkpoint_every, self.log_every, self.keep_checkpoints, self.val_every) < 1:
-            raise ValueError("checkpoint_every, log_every, val_every and keep_checkpoints must be positive")
+            raise ConfigError("checkpoint_every, log_every, val_every and keep_checkpoints must be positive")
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}")
+            raise ConfigError(f"unknown strategy {self.strategy!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,8 +142,8 @@ class RunConfig:
         self.model.validate()
         self.loss.validate()
         self.train.validate()
-        if self.loss.mode != "independent" and self.model.num_pairs < 2:
-            raise ValueError(f"mode {self.loss.mode!r} needs at least 2 pairs")
+        if self.loss.mode != INDEPENDENT and self.model.num_pairs < 2:
+            raise ConfigError(f"mode {self.loss.mode!r} needs at least 2 pairs")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

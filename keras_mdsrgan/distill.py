@@ -3,23 +3,22 @@
 Each function takes the K discriminators' tempered probabilities on the same inputs (already
 stop-gradient'ed, so targets are constants) and the student's index k, and returns the list
 of target probabilities that D_k's KL term is averaged over. Swap in a new definition by
-adding a function to ``TARGETS``.
+adding a function to ``TARGETS``: its key becomes a ``--mode`` (``config.MODES`` is derived
+from it). Plain Python arithmetic on the tensors, so this module imports without TensorFlow.
 """
 
 from __future__ import annotations
 
-import tensorflow as tf
 
-
-def peer_targets(probs: list[tf.Tensor], k: int) -> list[tf.Tensor]:
+def peer_targets(probs: list, k: int) -> list:
     """``ml`` (Deep Mutual Learning, Zhang et al. 2018): every peer j ≠ k, equally weighted."""
     return [p for j, p in enumerate(probs) if j != k]
 
 
-def ensemble_targets(probs: list[tf.Tensor], k: int) -> list[tf.Tensor]:
+def ensemble_targets(probs: list, k: int) -> list:
     """``ml_star`` (our definition): the cohort's mean prediction, D_k's own included."""
     del k  # the ensemble is the same target for every student
-    return [tf.add_n(probs) / len(probs)]
+    return [sum(probs) / len(probs)]
 
 
 TARGETS = {"ml": peer_targets, "ml_star": ensemble_targets}

@@ -14,3 +14,7 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """Settings that contradict each other or are out of range."""
+
+
+class TrainingError(UserError, RuntimeError):
+    """A run that cannot go on (a non-finite loss, checkpoints of other settings); says which."""

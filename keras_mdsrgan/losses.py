@@ -11,6 +11,7 @@ import os
 import keras
 import tensorflow as tf
 
+from keras_mdsrgan.config import SRGAN_VGG_RESCALE
 from keras_mdsrgan.errors import UserError
 
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -73,7 +74,7 @@ def build_vgg_features(layer: str = "block5_conv4", weights: str | None = None) 
 
 
 def perceptual_loss(features: keras.Model, hr: tf.Tensor, sr: tf.Tensor,
-                    rescale: float = 1.0 / 12.75) -> tf.Tensor:
+                    rescale: float = SRGAN_VGG_RESCALE) -> tf.Tensor:
     """MSE between VGG feature maps of HR and SR (images in [0, 1]), features × ``rescale``."""
     def embed(image):
         caffe = keras.applications.vgg19.preprocess_input(image * 255.0)

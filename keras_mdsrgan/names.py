@@ -45,3 +45,29 @@ def _path_parts(path: str) -> list[str]:
     if parts and os.path.splitext(parts[-1])[1] and not os.path.isdir(path):
         parts[-1] = os.path.splitext(parts[-1])[0]
     return parts or [path]
+
+
+def dataset_names(specs) -> dict[str, str]:
+    """Name -> spec for dataset specs given as ``NAME=SPEC`` or plain ``SPEC``.
+
+    A plain folder spec (``HR_DIR`` or ``HR_DIR:LR_DIR``) is named by ``unique_labels`` of its
+    HR folder, ``sample:val`` as ``sample_val``. Two specs with the same name are refused, so
+    every set is reported under its own name.
+    """
+    from keras_mdsrgan.errors import ConfigError
+
+    entries = []
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        entries.append((name, rest) if sep and name and rest else (None, spec))
+    folders = [spec.partition(":")[0] for name, spec in entries if name is None and not spec.startswith("sample:")]
+    labels = iter(unique_labels(folders))
+    result = {}
+    for name, spec in entries:
+        if name is None:
+            name = spec.replace(":", "_") if spec.startswith("sample:") else next(labels)
+        if name in result:
+            raise ConfigError(f"two datasets are both named {name!r} ({result[name]} and {spec}); "
+                              "name them as NAME=SPEC")
+        result[name] = spec
+    return result

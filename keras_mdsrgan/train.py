@@ -13,71 +13,74 @@ import sys
 from absl import app, flags
 
 from keras_mdsrgan import cli
-
 from keras_mdsrgan.config import MODES, SCALES, STRATEGIES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
 FLAGS = flags.FLAGS
+# Every default comes from the config dataclasses: one source for the library and the CLI.
+D, M, L, T = DataConfig(), ModelConfig(), LossConfig(), TrainConfig()
 
 # Run
 flags.DEFINE_string("run_dir", "runs/default", "Folder for checkpoints, logs, models and results.")
 flags.DEFINE_bool("restart", False, "Delete the run's checkpoints and start from step 0.")
-flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
+flags.DEFINE_enum("strategy", T.strategy, list(STRATEGIES),
                   "tf.distribute strategy; auto = mirrored over several GPUs, else one device; "
                   "multi_worker reads the cluster from TF_CONFIG.")
-flags.DEFINE_bool("jit_compile", False, "XLA-compile the per-replica step (GPUs).")
-flags.DEFINE_bool("mixed_precision", False, "mixed_float16 compute with dynamic loss scaling per optimizer (GPUs).")
+flags.DEFINE_bool("jit_compile", T.jit_compile, "XLA-compile the per-replica step (GPUs).")
+flags.DEFINE_bool("mixed_precision", T.mixed_precision, "mixed_float16 compute with dynamic loss scaling per optimizer (GPUs).")
 # Data
-flags.DEFINE_list("train", ["sample:train"],
+flags.DEFINE_list("train", list(D.train),
                   "Training sets: HR folders, HR_DIR:LR_DIR pairs, tfds:div2k/bicubic_x4, sample:train.")
-flags.DEFINE_list("val", ["sample:val"], "Validation sets for the final evaluation (same forms, no tfds).")
-flags.DEFINE_integer("val_max_images", 5, "Validation images used per set.", lower_bound=1)
-flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
+flags.DEFINE_list("val", list(D.val), "Validation sets, each NAME=SPEC or SPEC (same forms as --train, no tfds); "
+                  "reported under NAME, else under the folder's name with parents added until names differ.")
+flags.DEFINE_integer("val_max_images", D.val_max_images, "Validation images used per set.", lower_bound=1)
+flags.DEFINE_string("ma_model", D.ma_model, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
                     "NRQM_model.mat): validation and the final evaluation then report PI = ((10 - Ma) + NIQE) / 2.")
-flags.DEFINE_enum("scale", "4", [str(s) for s in SCALES], "Upscaling factor.")
-flags.DEFINE_integer("hr_patch", 96, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
-flags.DEFINE_integer("batch_size", 16, "Global batch size (split across replicas).", lower_bound=1)
-flags.DEFINE_bool("skip_bad_files", False, "Skip undecodable images with a warning instead of stopping.")
-flags.DEFINE_string("cache_dir", None, "Cache decoded images as .npy here (memory-mapped); default in memory.")
-flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data dir.")
-flags.DEFINE_string("tfds_manual_dir", None, "Folder holding manually downloaded archives (DIV2K zips).")
-flags.DEFINE_integer("data_seed", 0, "Seed of patch sampling and augmentation.")
+flags.DEFINE_enum("scale", str(D.scale), [str(s) for s in SCALES], "Upscaling factor.")
+flags.DEFINE_integer("hr_patch", D.hr_patch, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
+flags.DEFINE_integer("batch_size", D.batch_size, "Global batch size (split across replicas).", lower_bound=1)
+flags.DEFINE_bool("skip_bad_files", D.skip_bad_files, "Skip undecodable images with a warning instead of stopping.")
+flags.DEFINE_string("cache_dir", D.cache_dir, "Cache decoded images as .npy here (memory-mapped); default in memory.")
+flags.DEFINE_string("tfds_data_dir", D.tfds_data_dir, "TensorFlow Datasets data dir.")
+flags.DEFINE_string("tfds_manual_dir", D.tfds_manual_dir, "Folder holding manually downloaded archives (DIV2K zips).")
+flags.DEFINE_integer("data_seed", D.seed, "Seed of patch sampling and augmentation.")
 # Model
-flags.DEFINE_integer("num_pairs", 2, "K, the number of generator-discriminator pairs.", lower_bound=1)
-flags.DEFINE_integer("gen_filters", 64, "Generator channels.", lower_bound=1)
-flags.DEFINE_integer("gen_blocks", 16, "Generator residual blocks.", lower_bound=1)
-flags.DEFINE_integer("disc_filters", 64, "Discriminator channels of the first conv.", lower_bound=1)
-flags.DEFINE_integer("disc_dense", 1024, "Discriminator dense units.", lower_bound=1)
-flags.DEFINE_bool("sync_batchnorm", False, "Batch-norm statistics over all replicas (several devices).")
+flags.DEFINE_integer("num_pairs", M.num_pairs, "K, the number of generator-discriminator pairs.", lower_bound=1)
+flags.DEFINE_integer("gen_filters", M.gen_filters, "Generator channels.", lower_bound=1)
+flags.DEFINE_integer("gen_blocks", M.gen_blocks, "Generator residual blocks.", lower_bound=1)
+flags.DEFINE_integer("disc_filters", M.disc_filters, "Discriminator channels of the first conv.", lower_bound=1)
+flags.DEFINE_integer("disc_dense", M.disc_dense, "Discriminator dense units.", lower_bound=1)
+flags.DEFINE_bool("sync_batchnorm", M.sync_batchnorm, "Batch-norm statistics over all replicas (several devices).")
 # Losses
-flags.DEFINE_enum("mode", "ml", list(MODES), "independent, ml (mutual learning) or ml_star (ensemble target).")
-flags.DEFINE_float("pixel_weight", 0.0, "GAN-stage pixel MSE weight.", lower_bound=0)
-flags.DEFINE_float("perceptual_weight", 1.0, "VGG19 perceptual loss weight (0 disables VGG).", lower_bound=0)
-flags.DEFINE_string("perceptual_layer", "block5_conv4", "VGG19 layer of the perceptual loss (φ5,4).")
-flags.DEFINE_float("perceptual_rescale", 1.0 / 12.75, "Factor applied to VGG features (SRGAN: 1/12.75).")
-flags.DEFINE_string("vgg_weights", None,
+flags.DEFINE_enum("mode", L.mode, list(MODES), "independent (no distillation), ml (mutual learning) or ml_star "
+                  "(ensemble target); one per function in distill.TARGETS.")
+flags.DEFINE_float("pixel_weight", L.pixel_weight, "GAN-stage pixel MSE weight.", lower_bound=0)
+flags.DEFINE_float("perceptual_weight", L.perceptual_weight, "VGG19 perceptual loss weight (0 disables VGG).", lower_bound=0)
+flags.DEFINE_string("perceptual_layer", L.perceptual_layer, "VGG19 layer of the perceptual loss (φ5,4).")
+flags.DEFINE_float("perceptual_rescale", L.perceptual_rescale, "Factor applied to VGG features (SRGAN: 1/12.75).")
+flags.DEFINE_string("vgg_weights", L.vgg_weights,
                     "VGG19 notop .h5 file; default ~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5.")
-flags.DEFINE_float("adversarial_weight", 1e-3, "Generator adversarial loss weight.", lower_bound=0)
-flags.DEFINE_float("distill_weight", 1.0, "λ, weight of the discriminators' distillation KL.", lower_bound=0)
-flags.DEFINE_float("temperature", 1.0, "T of the tempered sigmoid in the distillation term.", lower_bound=1e-6)
+flags.DEFINE_float("adversarial_weight", L.adversarial_weight, "Generator adversarial loss weight.", lower_bound=0)
+flags.DEFINE_float("distill_weight", L.distill_weight, "λ, weight of the discriminators' distillation KL.", lower_bound=0)
+flags.DEFINE_float("temperature", L.temperature, "T of the tempered sigmoid in the distillation term.", lower_bound=1e-6)
 # Schedule
-flags.DEFINE_integer("pretrain_steps", 0, "SRResNet (MSE) pre-training steps.", lower_bound=0)
-flags.DEFINE_integer("gan_steps", 1000, "GAN-stage steps.", lower_bound=0)
-flags.DEFINE_bool("shared_pretrain", True, "Start every pair from pair 0's pre-trained generator.")
-flags.DEFINE_string("init_generator", None,
+flags.DEFINE_integer("pretrain_steps", T.pretrain_steps, "SRResNet (MSE) pre-training steps.", lower_bound=0)
+flags.DEFINE_integer("gan_steps", T.gan_steps, "GAN-stage steps.", lower_bound=0)
+flags.DEFINE_bool("shared_pretrain", T.shared_pretrain, "Start every pair from pair 0's pre-trained generator.")
+flags.DEFINE_string("init_generator", T.init_generator,
                     "A generator .keras file (e.g. generator_0.keras of a pre-training run) every pair "
                     "starts from instead of random weights; applied at step 0 only.")
-flags.DEFINE_float("pretrain_lr", 1e-4, "Adam learning rate of pre-training.", lower_bound=0)
-flags.DEFINE_float("gen_lr", 1e-4, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
-flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.", lower_bound=0)
-flags.DEFINE_integer("lr_decay_steps", 0, "GAN steps after which GAN learning rates are multiplied "
+flags.DEFINE_float("pretrain_lr", T.pretrain_lr, "Adam learning rate of pre-training.", lower_bound=0)
+flags.DEFINE_float("gen_lr", T.gen_lr, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
+flags.DEFINE_float("disc_lr", T.disc_lr, "Adam learning rate of the discriminators.", lower_bound=0)
+flags.DEFINE_integer("lr_decay_steps", T.lr_decay_steps, "GAN steps after which GAN learning rates are multiplied "
                      "by --lr_decay_factor (0: never).", lower_bound=0)
-flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate factor after --lr_decay_steps.", lower_bound=0)
-flags.DEFINE_float("adam_beta1", 0.9, "Adam β1.", lower_bound=0, upper_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of weight initialisation.")
-flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.", lower_bound=1)
-flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.", lower_bound=1)
-flags.DEFINE_integer("log_every", 50, "Steps between TensorBoard scalar writes.", lower_bound=1)
-flags.DEFINE_integer("val_every", 1000, "Steps between validation PSNR / image logs in TensorBoard.",
+flags.DEFINE_float("lr_decay_factor", T.lr_decay_factor, "Learning-rate factor after --lr_decay_steps.", lower_bound=0)
+flags.DEFINE_float("adam_beta1", T.adam_beta1, "Adam β1.", lower_bound=0, upper_bound=1)
+flags.DEFINE_integer("seed", T.seed, "Seed of weight initialisation.")
+flags.DEFINE_integer("checkpoint_every", T.checkpoint_every, "Steps between checkpoints.", lower_bound=1)
+flags.DEFINE_integer("keep_checkpoints", T.keep_checkpoints, "Checkpoints kept.", lower_bound=1)
+flags.DEFINE_integer("log_every", T.log_every, "Steps between TensorBoard scalar writes.", lower_bound=1)
+flags.DEFINE_integer("val_every", T.val_every, "Steps between validation PSNR / image logs in TensorBoard.",
                      lower_bound=1)
 
 
@@ -119,13 +122,13 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     cli.quiet_tensorflow()
-    from keras_mdsrgan import evaluation, losses, train_lib  # imported late: TensorFlow is slow
+    from keras_mdsrgan import evaluation, train_lib  # imported late: TensorFlow is slow
+    from keras_mdsrgan.errors import UserError
 
     config = config_from_flags()
     try:
         results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart, flagfile=flagfile_text())
-    except (ValueError, losses.MissingWeightsError, train_lib.TrainingError) as err:
-        # DataError, ImageError and config errors are ValueErrors with one-line messages.
+    except UserError as err:  # bad settings, files or data; a bug keeps its traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
     if results:  # only the chief evaluates

@@ -20,6 +20,20 @@ def run_cli(*args, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_in_process(capfd, *args) -> tuple[int, list[str], str]:
+    """``train.main`` on ``args`` in this process (no TensorFlow start-up per run): the exit
+    status, the stderr lines starting with ``error:`` and stdout."""
+    from keras_mdsrgan import train
+
+    try:
+        flags.FLAGS(["train", "--verbosity=0", *args])  # absl sets 0 only under app.run
+        status = train.main(["train"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    captured = capfd.readouterr()
+    return status, [line for line in captured.err.splitlines() if line.startswith("error:")], captured.out
+
+
 @pytest.mark.parametrize("name", ["x2.cfg", "x4.cfg", "quickstart.cfg", "repro_x2.cfg", "repro_x4.cfg"])
 def test_flagfiles_parse_into_valid_configs(name):
     from keras_mdsrgan import train
@@ -37,45 +51,52 @@ def test_flagfiles_parse_into_valid_configs(name):
     elif name.startswith("repro"):  # the reduced study on ../shared, validated on its Set5
         assert config.data.scale == int(name[7]) and config.model.num_pairs == 2
         assert all("../shared/datasets/train/" in spec for spec in config.data.train)
-        assert config.data.val == (f"../shared/datasets/benchmark/Set5/x{name[7]}/HR:"
+        assert config.data.val == (f"Set5=../shared/datasets/benchmark/Set5/x{name[7]}/HR:"
                                    f"../shared/datasets/benchmark/Set5/x{name[7]}/LR",)
     else:
         assert all(spec.startswith("sample:") for spec in config.data.train + config.data.val)
 
 
-@pytest.mark.parametrize("bad,expected", [("--no_such_flag=1", "Unknown command line flag 'no_such_flag'"),
-                                          ("--batch_size=abc", "--batch_size"),
-                                          ("--mode=mutual", "--mode")])
-def test_bad_flags_get_absl_errors(bad, expected):
-    result = run_cli("--flagfile=flags/quickstart.cfg", bad)
+def test_unknown_flag_gets_absl_error_without_traceback():
+    result = run_cli("--flagfile=flags/quickstart.cfg", "--no_such_flag=1")
     assert result.returncode != 0
-    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert "Unknown command line flag 'no_such_flag'" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_vgg_weights_fail_at_start_in_one_line(tmp_path):
-    result = run_cli(*TINY, "--perceptual_weight=1", f"--vgg_weights={tmp_path / 'vgg.h5'}",
-                     f"--run_dir={tmp_path / 'run'}")
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in errors[0]
-    assert "Traceback" not in result.stderr
+@pytest.mark.parametrize("bad", ["--batch_size=abc", "--mode=mutual", "--scale=5"])
+def test_bad_flag_values_are_refused_by_the_parser(bad):
+    with pytest.raises(flags.IllegalFlagValueError, match=bad.split("=")[0].lstrip("-")):
+        flags.FLAGS(["train", "--flagfile=flags/quickstart.cfg", bad])
+    flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--perceptual_weight=1", "--vgg_weights={tmp}/vgg.h5"], "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    (["--ma_model={tmp}/model.mat"], "download model.mat of the sr-metric release"),
+    (["--train={tmp}/nowhere"], "does not exist"),
+    (["--val=A={tmp},A={tmp}"], "two datasets are both named 'A'"),
+    (["--gan_steps=1", "--init_generator={tmp}/none.keras"], "none.keras: no such file"),
+], ids=["vgg", "ma_model", "train_folder", "val_names", "init_generator"])
+def test_user_errors_stop_before_training_in_one_line(tmp_path, capfd, args, message):
+    status, errors, _ = run_in_process(capfd, *TINY, *(a.format(tmp=tmp_path) for a in args),
+                                    f"--run_dir={tmp_path / 'run'}")
+    assert status == 2 and len(errors) == 1 and message in errors[0], errors
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
-def test_missing_ma_model_fails_at_start_in_one_line(tmp_path):
-    result = run_cli(*TINY, f"--ma_model={tmp_path / 'model.mat'}", f"--run_dir={tmp_path / 'run'}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "download model.mat of the sr-metric release" in errors[0]
-    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+def test_internal_errors_keep_their_traceback(monkeypatch, capfd):
+    """Only UserError becomes a one-line message; a bug (here a ValueError) surfaces."""
+    from keras_mdsrgan import train_lib
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(train_lib, "run", broken)
+    with pytest.raises(ValueError, match="an internal bug"):
+        run_in_process(capfd, *TINY)
 
 
-def test_missing_training_folder_is_a_clear_error(tmp_path):
-    result = run_cli(*TINY, f"--train={tmp_path / 'nowhere'}", f"--run_dir={tmp_path / 'run'}")
-    assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_tiny_run_writes_everything_and_resumes(tmp_path):
+def test_tiny_run_writes_everything_and_resumes(tmp_path, capfd):
     run_dir = tmp_path / "run"
     first = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=4", f"--run_dir={run_dir}",
                     f"--ma_model={os.path.join(REPO, 'tests', 'reference', 'ma_test_model.mat')}")
@@ -98,35 +119,36 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     assert "--gen_filters=4" in saved_flags and "restart" not in saved_flags
 
     # The same command with a longer schedule resumes from the saved step 8.
-    second = run_cli(*TINY, "--pretrain_steps=4", "--gan_steps=6", f"--run_dir={run_dir}")
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resuming after step 8" in second.stdout
+    status, _, out = run_in_process(capfd, *TINY, "--pretrain_steps=4", "--gan_steps=6", f"--run_dir={run_dir}")
+    assert status == 0 and "resuming after step 8" in out
     assert "ckpt-10.index" in os.listdir(run_dir / "checkpoints")
 
     # Different network sizes cannot resume from these checkpoints: a clear error, nothing lost.
-    mismatch = run_cli(*TINY, "--gen_filters=8", "--pretrain_steps=4", "--gan_steps=8", f"--run_dir={run_dir}")
-    assert mismatch.returncode == 2 and "does not fit the current settings" in mismatch.stderr
+    status, errors, _ = run_in_process(capfd, *TINY, "--gen_filters=8", "--pretrain_steps=4", "--gan_steps=8",
+                                       f"--run_dir={run_dir}")
+    assert status == 2 and len(errors) == 1 and "does not fit the current settings" in errors[0]
     assert "ckpt-10.index" in os.listdir(run_dir / "checkpoints")
 
     # --restart starts from step 0 again.
-    third = run_cli(*TINY, "--pretrain_steps=2", "--gan_steps=0", f"--run_dir={run_dir}", "--restart")
-    assert third.returncode == 0, third.stderr[-3000:]
+    status, _, _ = run_in_process(capfd, *TINY, "--pretrain_steps=2", "--gan_steps=0", f"--run_dir={run_dir}",
+                                  "--restart")
+    assert status == 0
     assert sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index")) == ["ckpt-2.index"]
 
 
-def test_init_generator_starts_every_pair_from_a_saved_generator(tmp_path):
+def test_init_generator_starts_every_pair_from_a_saved_generator(tmp_path, capfd):
     import keras
 
     import keras_mdsrgan.layers  # noqa: F401  (registers PixelShuffle for loading)
 
-    pretrain = run_cli(*TINY, "--num_pairs=1", "--mode=independent", "--pretrain_steps=3", "--gan_steps=0",
-                       f"--run_dir={tmp_path / 'pre'}")
-    assert pretrain.returncode == 0, pretrain.stderr[-3000:]
+    status, _, _ = run_in_process(capfd, *TINY, "--num_pairs=1", "--mode=independent", "--pretrain_steps=3",
+                                  "--gan_steps=0", f"--run_dir={tmp_path / 'pre'}")
+    assert status == 0
     source = tmp_path / "pre" / "generator_0.keras"
     # A zero generator learning rate keeps the copied weights through one GAN step.
-    gan = run_cli(*TINY, "--pretrain_steps=0", "--gan_steps=1", "--gen_lr=0", f"--init_generator={source}",
-                  f"--run_dir={tmp_path / 'gan'}")
-    assert gan.returncode == 0, gan.stderr[-3000:]
+    status, _, _ = run_in_process(capfd, *TINY, "--pretrain_steps=0", "--gan_steps=1", "--gen_lr=0",
+                                  f"--init_generator={source}", f"--run_dir={tmp_path / 'gan'}")
+    assert status == 0
 
     def trainable(path):
         return [w.numpy() for w in keras.saving.load_model(path, compile=False).trainable_weights]
@@ -136,12 +158,9 @@ def test_init_generator_starts_every_pair_from_a_saved_generator(tmp_path):
         for got, want in zip(trainable(tmp_path / "gan" / f"generator_{k}.keras"), expected, strict=True):
             assert (got == want).all()
 
-    wrong = run_cli(*TINY, "--gen_filters=8", "--pretrain_steps=0", "--gan_steps=1", f"--init_generator={source}",
-                    f"--run_dir={tmp_path / 'wrong'}")
-    assert wrong.returncode == 2 and "architecture differs" in wrong.stderr and "Traceback" not in wrong.stderr
-    missing = run_cli(*TINY, "--gan_steps=1", f"--init_generator={tmp_path / 'none.keras'}",
-                      f"--run_dir={tmp_path / 'missing'}")
-    assert missing.returncode == 2 and "none.keras: no such file" in missing.stderr
+    status, errors, _ = run_in_process(capfd, *TINY, "--gen_filters=8", "--pretrain_steps=0", "--gan_steps=1",
+                                    f"--init_generator={source}", f"--run_dir={tmp_path / 'wrong'}")
+    assert status == 2 and len(errors) == 1 and "architecture differs" in errors[0]
 
 
 def test_non_finite_loss_names_pair_and_term():
@@ -152,10 +171,11 @@ def test_non_finite_loss_names_pair_and_term():
         train_lib.check_finite({"pair0/g_total": 1.0, "pair1/d_distill_kl": float("nan")}, step=7)
 
 
-def test_same_seeds_reproduce_a_run(tmp_path):
+def test_same_seeds_reproduce_a_run(tmp_path, capfd):
     def final_psnrs(name, *extra):
-        result = run_cli(*TINY, "--pretrain_steps=3", "--gan_steps=3", f"--run_dir={tmp_path / name}", *extra)
-        assert result.returncode == 0, result.stderr[-3000:]
+        status, _, _ = run_in_process(capfd, *TINY, "--pretrain_steps=3", "--gan_steps=3",
+                                      f"--run_dir={tmp_path / name}", *extra)
+        assert status == 0
         scores = json.loads((tmp_path / name / "results.json").read_text())["results"]["sample_val"]
         return [scores[f"pair{k}"]["psnr"] for k in range(2)]
 
@@ -164,9 +184,10 @@ def test_same_seeds_reproduce_a_run(tmp_path):
     assert final_psnrs("c", "--seed=1") != first
 
 
-def test_bad_validation_image_stops_before_training(tmp_path):
+def test_bad_validation_image_stops_before_training(tmp_path, capfd):
     (tmp_path / "val").mkdir()
     (tmp_path / "val" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    result = run_cli(*TINY, f"--val={tmp_path / 'val'}", "--gan_steps=2", f"--run_dir={tmp_path / 'run'}")
-    assert result.returncode == 2 and "broken.png" in result.stderr and "Traceback" not in result.stderr
+    status, errors, _ = run_in_process(capfd, *TINY, f"--val={tmp_path / 'val'}", "--gan_steps=2",
+                                    f"--run_dir={tmp_path / 'run'}")
+    assert status == 2 and len(errors) == 1 and "broken.png" in errors[0]
     assert not (tmp_path / "run" / "checkpoints").exists()

@@ -1,8 +1,11 @@
+import os
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from keras_mdsrgan import train_lib
+from keras_mdsrgan import build, distributed
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
 
@@ -12,7 +15,7 @@ def test_mixed_precision_cohort_trains_with_loss_scaling():
                        loss=LossConfig(mode="ml", pixel_weight=1.0, perceptual_weight=1.0,
                                        perceptual_layer="block1_conv2", vgg_weights="random"),
                        train=TrainConfig(mixed_precision=True))
-    cohort = train_lib.build_cohort(config)
+    cohort = build.build_cohort(config)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
     assert cohort.generators[0].get_layer("head_conv").compute_dtype == "float16"
     assert all(isinstance(o, keras.optimizers.LossScaleOptimizer)
@@ -25,4 +28,94 @@ def test_mixed_precision_cohort_trains_with_loss_scaling():
 
 
 def test_chief_detection_without_a_cluster():
-    assert train_lib.is_chief(tf.distribute.get_strategy())
+    assert distributed.is_chief(tf.distribute.get_strategy())
+
+
+TINY = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=2, val_max_images=1),
+                 model=ModelConfig(gen_filters=4, gen_blocks=1, disc_filters=4, disc_dense=8),
+                 loss=LossConfig(pixel_weight=1.0, perceptual_weight=0.0),
+                 train=TrainConfig(pretrain_steps=0, gan_steps=4, log_every=2, checkpoint_every=4, val_every=4,
+                                   verbosity=0))
+
+
+def scalars(folder) -> dict[str, dict[int, float]]:
+    """TensorBoard scalars written under ``folder``: {tag: {step: value}}."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    tensors = {tag: {e.step: tf.make_ndarray(e.tensor_proto) for e in events.Tensors(tag)}
+               for tag in events.Tags()["tensors"]}
+    return {tag: {step: float(v) for step, v in values.items()}
+            for tag, values in tensors.items() if all(v.ndim == 0 for v in values.values())}
+
+
+def test_gan_only_run_logs_its_own_learning_rates_and_reports_every_validation_set(tmp_path):
+    """--pretrain_steps=0 logs the generator's and discriminator's rates (not the unused
+    pre-training one), and two validation folders both called HR are both reported."""
+    import dataclasses
+    import json
+    import shutil
+
+    from keras_mdsrgan import data, train_lib
+
+    for run in ("a", "b"):
+        shutil.copytree(os.path.dirname(data.resolve_pairs("sample:val")[0].hr_path), tmp_path / run / "HR",
+                        ignore=lambda folder, names: [n for n in names if n != "chelsea.png"])
+    config = dataclasses.replace(TINY, data=dataclasses.replace(
+        TINY.data, val=(str(tmp_path / "a" / "HR"), str(tmp_path / "b" / "HR"))))
+    results = train_lib.run(config, str(tmp_path / "run"))
+    assert set(results) == {"a/HR", "b/HR"}
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())["results"]
+    assert set(saved) == {"a/HR", "b/HR"} and saved["a/HR"]["pair0"]["n_images"] == 1
+    logged = scalars(tmp_path / "run" / "tensorboard")
+    assert set(logged["lr/generator"]) == {2, 4} and set(logged["lr/discriminator"]) == {2, 4}
+    assert "lr/pretrain" not in logged
+    assert logged["lr/generator"][4] == pytest.approx(TINY.train.gen_lr)
+
+
+def test_progress_writes_window_means_with_learning_rates(tmp_path):
+    from keras_mdsrgan.progress import Progress
+    from keras_mdsrgan.train_lib import Stage
+
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    optimizer = keras.optimizers.Adam(0.25)
+    progress = Progress(writer, log_every=2, verbose=False)
+    progress.start(Stage("GAN", 0, 5, step_fn=None, optimizers={"lr/generator": optimizer}), 0)
+    written = [progress.update(step, {"pair0/g_total": float(step)}) for step in range(1, 6)]
+    writer.flush()
+    assert written[0] is None and written[1] == {"pair0/g_total": 1.5, "lr/generator": 0.25}
+    logged = scalars(tmp_path)
+    assert logged["pair0/g_total"] == {2: 1.5, 4: 3.5, 5: 5.0}  # means over steps 1-2, 3-4, and the last
+    assert logged["lr/generator"] == {2: 0.25, 4: 0.25, 5: 0.25}
+
+
+def test_validator_traces_each_generator_once(monkeypatch):
+    from keras_mdsrgan import evaluation
+    from keras_mdsrgan.validation import Validator
+
+    made = []
+    real = evaluation.generator_upscaler
+    monkeypatch.setattr(evaluation, "generator_upscaler", lambda g: made.append(g) or real(g))
+    cohort = build.build_cohort(TINY)
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    validator = Validator([("img", hr[::2, ::2], hr, False)], 2, cohort.generators)
+    writer = tf.summary.create_noop_writer()
+    validator.log(writer, 1)
+    validator.log(writer, 2)
+    assert made == cohort.generators
+
+
+def test_shared_pretraining_is_copied_when_the_gan_stage_starts():
+    from keras_mdsrgan import train_lib
+
+    cohort = build.build_cohort(TINY)
+    plan = train_lib.stages(cohort, TrainConfig(pretrain_steps=3, gan_steps=2))
+    assert [(s.name, s.first, s.end, sorted(s.optimizers)) for s in plan] == [
+        ("pre-training (MSE)", 0, 3, ["lr/pretrain"]), ("GAN", 3, 5, ["lr/discriminator", "lr/generator"])]
+    plan[1].on_enter()
+    for a, b in zip(cohort.generators[0].get_weights(), cohort.generators[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    gan_only = train_lib.stages(cohort, TrainConfig(pretrain_steps=0, gan_steps=2))
+    assert [s.name for s in gan_only] == ["GAN"] and gan_only[0].on_enter is None

@@ -19,7 +19,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np  # noqa: E402
 
-from keras_mdsrgan import train_lib  # noqa: E402
+from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
 SYNC = sys.argv[1] == "sync"
@@ -35,9 +35,9 @@ LR = HR.reshape(4, 8, 2, 8, 2, 3).mean(axis=(2, 4))
 
 def train(strategy, steps=3):
     with strategy.scope():
-        cohort = train_lib.build_cohort(CONFIG)
+        cohort = build.build_cohort(CONFIG)
     dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((LR, HR)).repeat())
-    step = train_lib.distributed_step_function(strategy, cohort.train_step)
+    step = distributed.step_function(strategy, cohort.train_step)
     iterator = iter(dataset)
     logs = [{k: float(v) for k, v in step(iterator).items()} for _ in range(steps)]
     weights = [w for net in cohort.generators + cohort.discriminators for w in net.get_weights()]

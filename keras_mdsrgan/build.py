@@ -1,0 +1,60 @@
+"""Build the cohort a RunConfig describes: K seeded pairs, VGG features and their optimizers."""
+
+from __future__ import annotations
+
+import keras
+
+from keras_mdsrgan import inference, losses
+from keras_mdsrgan.cohort import MutualSRGAN
+from keras_mdsrgan.config import RunConfig, TrainConfig
+from keras_mdsrgan.discriminators import build_srgan_discriminator
+from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.generators import build_srresnet
+
+
+def build_cohort(config: RunConfig) -> MutualSRGAN:
+    """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
+    m, l, t, d = config.model, config.loss, config.train, config.data
+    keras.utils.set_random_seed(t.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    if t.mixed_precision:  # float16 compute, float32 variables; losses are cast to float32
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}",
+                                 sync_batchnorm=m.sync_batchnorm)
+                  for k in range(m.num_pairs)]
+    discriminators = [build_srgan_discriminator(d.hr_patch, m.disc_filters, m.disc_dense,
+                                                name=f"discriminator_{k}", sync_batchnorm=m.sync_batchnorm)
+                      for k in range(m.num_pairs)]
+    vgg = (losses.build_vgg_features(l.perceptual_layer, l.vgg_weights)
+           if l.perceptual_weight > 0 else None)
+    keras.mixed_precision.set_global_policy(previous_policy)
+    cohort = MutualSRGAN(generators, discriminators, l, vgg)
+    cohort.compile(
+        gen_optimizers=[adam(t.gen_lr, t) for _ in generators],
+        disc_optimizers=[adam(t.disc_lr, t) for _ in discriminators],
+        pretrain_optimizers=[adam(t.pretrain_lr, t, decay=False) for _ in generators])
+    return cohort
+
+
+def adam(lr: float, t: TrainConfig, decay: bool = True) -> keras.optimizers.Optimizer:
+    """Adam with the step decay of the config; with dynamic loss scaling under mixed precision."""
+    schedule = lr
+    if decay and t.lr_decay_steps:
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [t.lr_decay_steps], [lr, lr * t.lr_decay_factor])
+    optimizer = keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if t.mixed_precision else optimizer
+
+
+def copy_generator_weights(path: str, generators: list[keras.Model]) -> None:
+    """Start every generator from the saved generator at ``path`` (e.g. a shared pre-training)."""
+    source = inference.load(path)
+    if not isinstance(source, inference.KerasUpscaler):
+        raise UserError(f"--init_generator {path}: needs a .keras generator")
+    weights = source.model.get_weights()
+    for generator in generators:
+        try:
+            generator.set_weights(weights)
+        except ValueError:
+            raise UserError(f"--init_generator {path}: its architecture differs from this run's "
+                            "--gen_filters / --gen_blocks / --scale") from None

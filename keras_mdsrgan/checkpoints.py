@@ -1,0 +1,35 @@
+"""Checkpoints of the whole cohort: every network, every optimizer state and the global step."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from keras_mdsrgan.cohort import MutualSRGAN
+from keras_mdsrgan.errors import TrainingError
+
+
+def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoint:
+    """Every network and optimizer by name, plus the global step."""
+    objects = {"step": step}
+    for k in range(cohort.num_pairs):
+        objects[f"generator_{k}"] = cohort.generators[k]
+        objects[f"discriminator_{k}"] = cohort.discriminators[k]
+        objects[f"gen_optimizer_{k}"] = cohort.gen_optimizers[k]
+        objects[f"disc_optimizer_{k}"] = cohort.disc_optimizers[k]
+        objects[f"pretrain_optimizer_{k}"] = cohort.pretrain_optimizers[k]
+    return tf.train.Checkpoint(**objects)
+
+
+def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
+    """Restore the newest checkpoint in ``folder``; its path, or None when there is none.
+
+    A checkpoint of other network sizes is refused in one line and left untouched.
+    """
+    latest = tf.train.latest_checkpoint(folder)
+    if latest:
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as err:
+            raise TrainingError(f"{latest} does not fit the current settings "
+                                f"({str(err).splitlines()[0][:200]}); pass --restart or another --run_dir") from None
+    return latest
