@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     try:
         methods = {label: [load_results(p) for p in arg.split(",")] for label, arg in zip(labels, runs)}
         print(paper_table(methods))
-    except CompareError as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,13 +1,16 @@
 """Score generators (and bicubic) on benchmark sets: PSNR, SSIM, NIQE (PI when available).
 
   python -m keras_mdsrgan.evaluate --scale=4 --datasets=Set5=HR_DIR[:LR_DIR],Set14=... \
-      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir | --bicubic) [--out=DIR] [--save_images] \
-      [--ma_model=model.mat]
+      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir [--model_names=A,B,C] | --bicubic) \
+      [--out=DIR] [--save_images] [--ma_model=model.mat] [--tile=N] [--max_image_pixels=N]
 
 Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "ma", "pi",
 "n_images"}}}}, plus per-image scores; "ma" and "pi" are null without --ma_model, and "pi_note"
 says why), OUT/results.csv, and prints a Markdown table.
-Models are named bicubic, pair0, pair1, ... (from --run_dir) or by file stem.
+Models are named bicubic, pair0, pair1, ... (from --run_dir) and, for --models, by --model_names or
+else by file stem with parent folders added until every name differs (runA/generator_0,
+runB/generator_0); the same model given twice or a name clash (with bicubic, a pairK, each other)
+is refused, so no model's scores replace another's.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ import sys
 
 from absl import app, flags
 
-from keras_mdsrgan import cli
+from keras_mdsrgan import cli, imageio, inference
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("scale", None, "Upscaling factor of the models.", lower_bound=2)
 flags.DEFINE_list("datasets", None, "NAME=HR_DIR or NAME=HR_DIR:LR_DIR, comma-separated.")
 flags.DEFINE_string("run_dir", None, "A training run: evaluates its generator_K.keras as pairK.")
-flags.DEFINE_list("models", [], "Generators (.keras, .tflite or exported SavedModel folders), named by stem.")
+flags.DEFINE_list("models", [], "Generators (.keras, .tflite or exported SavedModel folders), named by stem "
+                  "with parent folders added until the names differ.")
+flags.DEFINE_list("model_names", None, "Names for --models in results and tables, one per model.")
 flags.DEFINE_bool("bicubic", False, "Also score MATLAB bicubic upscaling.")
 flags.DEFINE_string("out", "eval_results", "Output folder for results.json / results.csv / images.")
 flags.DEFINE_bool("save_images", False, "Save every SR image under OUT/DATASET/MODEL/.")
@@ -38,6 +43,8 @@ flags.DEFINE_integer("tile", None, "Run models on LR tiles of this side, overlap
                      "images. Tiled and whole outputs agree to within one grey level.", lower_bound=0)
 flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
                     "NRQM_model.mat) for the Ma score and PI = ((10 - Ma) + NIQE) / 2; without it both are null.")
+flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse images of more pixels "
+                     "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)
 flags.mark_flags_as_required(["scale", "datasets"])
 
 
@@ -56,8 +63,8 @@ def parse_datasets(specs: list[str]) -> dict[str, str]:
     return datasets
 
 
-def model_files(run_dir: str | None, models: list[str]) -> dict[str, str]:
-    """Model name -> file: pairK for a run's generator_K.keras, the stem for --models."""
+def model_files(run_dir: str | None, models: list[str], model_names: list[str] | None = None) -> dict[str, str]:
+    """Model name -> file: pairK for a run's generator_K.keras, distinct names for --models."""
     files = {}
     if run_dir:
         found = glob.glob(os.path.join(run_dir, "generator_*.keras"))
@@ -68,18 +75,16 @@ def model_files(run_dir: str | None, models: list[str]) -> dict[str, str]:
     for path in models:
         if not os.path.exists(path):
             raise EvaluationError(f"{path}: no such model file")
-        files[os.path.splitext(os.path.basename(os.path.normpath(path)))[0]] = path
+    files.update(inference.label_models(models, model_names, taken=("bicubic", *files)))
     return files
 
 
 def load_upscaler(path: str, scale: int, tile: int | None = None):
     """A uint8 upscaler from a .keras, SavedModel or .tflite generator, checked against ``scale``."""
-    from keras_mdsrgan import inference
-
     model = inference.load(path)
     if inference.model_scale(model) != scale:
         raise EvaluationError(f"{path}: upscales by {inference.model_scale(model)}, not --scale={scale}")
-    return lambda lr: inference.upscale(model, lr, tile=tile or None)
+    return lambda lr: inference.upscale(model, lr, tile=tile)
 
 
 def write_csv(path: str, results: dict) -> None:
@@ -101,7 +106,7 @@ def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_im
     """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
     import keras
 
-    from keras_mdsrgan import data, evaluation, files, imageio
+    from keras_mdsrgan import data, evaluation, files
 
     results = {}
     for dataset, spec in datasets.items():
@@ -133,17 +138,18 @@ def main(argv: list[str]) -> int:
     from keras_mdsrgan import evaluation, ma
 
     try:
+        imageio.set_max_image_pixels(FLAGS.max_image_pixels)
         ma_model = ma.load_model(FLAGS.ma_model) if FLAGS.ma_model else None
         datasets = parse_datasets(FLAGS.datasets)
-        files = model_files(FLAGS.run_dir, FLAGS.models)
+        files = model_files(FLAGS.run_dir, FLAGS.models, FLAGS.model_names)
         if not files and not FLAGS.bicubic:
             raise EvaluationError("nothing to evaluate: give --run_dir, --models or --bicubic")
         upscalers = {"bicubic": evaluation.bicubic_upscaler(FLAGS.scale)} if FLAGS.bicubic else {}
-        tile = 1024 // FLAGS.scale if FLAGS.tile is None else FLAGS.tile
+        tile = inference.tile_for(FLAGS.tile, FLAGS.scale)
         upscalers.update({name: load_upscaler(path, FLAGS.scale, tile) for name, path in files.items()})
         results = run(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images, FLAGS.max_images,
                       verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
-    except ValueError as err:  # EvaluationError, DataError, ImageError, ModelFileError: one-line messages
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"\n{evaluation.markdown_table(results)}\n")

@@ -7,7 +7,10 @@ The rule (applied in this order):
   * alpha is dropped (the colour channels are kept as stored);
   * grayscale is replicated to three channels; CMYK and YCbCr are converted to RGB.
 Anything Pillow cannot decode (empty, truncated, not an image) raises ``ImageError``
-naming the file.
+naming the file, and so does an image of more pixels than the limit (a guard against
+decompression bombs: a few KB of PNG can claim 20000x20000 pixels), checked on the header
+before anything is decoded; ``set_max_image_pixels`` sets it (default: Pillow's limit).
+``output_files`` plans where a file or folder is upscaled to without losing a result or an input.
 """
 
 from __future__ import annotations
@@ -21,10 +24,39 @@ from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.files import atomic_write
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
+DEFAULT_MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's limit, 89478485 (about 9459 x 9459)
+_max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS
 
 
 class ImageError(UserError, ValueError):
-    """A file that is not a usable image; the message names the file."""
+    """A file that cannot be read or written as asked; the message names the file."""
+
+
+def set_max_image_pixels(limit: int) -> None:
+    """Refuse images of more than ``limit`` pixels from now on, with one line naming the file.
+
+    The check is this module's own, exact; Pillow's (a warning above its limit, an error only
+    above twice it) is switched off, process-wide, so that it cannot come first with another
+    message. Meant for the command lines, which own their process.
+    """
+    global _max_image_pixels
+    _max_image_pixels = limit
+    Image.MAX_IMAGE_PIXELS = None
+
+
+def _open(path: str) -> Image.Image:
+    """``Image.open`` (the header only), refusing an image above the pixel limit before decoding it."""
+    try:
+        image = Image.open(path)
+    except Image.DecompressionBombError as err:  # Pillow's own guard, on until set_max_image_pixels
+        raise ImageError(f"{path}: {err} (raise the limit with --max_image_pixels)") from None
+    pixels = image.width * image.height
+    if pixels > _max_image_pixels:
+        image.close()
+        raise ImageError(f"{path}: {image.width}x{image.height} = {pixels} pixels, above the limit of "
+                         f"{_max_image_pixels} (a guard against decompression bombs; raise it with "
+                         "--max_image_pixels)")
+    return image
 
 
 def list_images(folder: str) -> list[str]:
@@ -35,13 +67,42 @@ def list_images(folder: str) -> list[str]:
     return [os.path.join(folder, n) for n in names]
 
 
+def output_files(source: str, target: str) -> list[tuple[str, str]]:
+    """(input, output) files for upscaling ``source`` to ``target``: a file to a file, or each
+    image of a folder to TARGET/STEM.png.
+
+    Refused before any work: two inputs with one output (``a.png`` and ``a.jpg``), which would
+    silently keep one result, and an output that is an input file, which would replace it.
+    """
+    if os.path.isdir(source):
+        inputs = list_images(source)
+        if not inputs:
+            raise ImageError(f"{source}: no image files")
+        jobs = [(path, os.path.join(target, os.path.splitext(os.path.basename(path))[0] + ".png"))
+                for path in inputs]
+    else:
+        jobs = [(source, target)]
+    input_files = {os.path.realpath(path) for path, _ in jobs}
+    writers = {}
+    for path, output in jobs:
+        key = os.path.realpath(output)
+        if key in input_files:
+            raise ImageError(f"{output}: the output of {path} would replace this input file; "
+                             "choose another output")
+        if key in writers:
+            raise ImageError(f"{writers[key]} and {path} would both be written to {output}; "
+                             "rename one or upscale them apart")
+        writers[key] = path
+    return jobs
+
+
 GREY_MODES = ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
 def is_grey_file(path: str) -> bool:
     """True when ``path`` stores a single grey channel (with or without alpha); reads the header only."""
     try:
-        with Image.open(path) as image:
+        with _open(path) as image:
             return image.mode in GREY_MODES
     except (UnidentifiedImageError, OSError) as err:
         raise ImageError(f"{path}: cannot decode image ({err})") from None
@@ -78,7 +139,7 @@ def read_image_and_alpha(path: str) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         if os.path.getsize(path) == 0:
             raise ImageError(f"{path}: empty file")
-        with Image.open(path) as image:
+        with _open(path) as image:
             image.seek(0)
             image.load()
             array = _to_uint8_rgb(image)

@@ -3,7 +3,9 @@
 Every upscaler maps a uint8 RGB image (H, W, 3) to uint8 (sH, sW, 3). Tiled upscaling cuts
 the LR image into tiles, runs each with ``overlap`` LR pixels of context on every side and
 keeps only the tile's own part of the output: with an overlap of at least the generator's
-receptive radius the stitched image equals the whole-image result, in bounded memory.
+receptive radius the stitched image equals the whole-image result, in bounded memory. The
+command lines tile by default (``tile_for``) and name the models they score apart
+(``label_models``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import os
 import numpy as np
 
 from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.names import unique_labels
 
 DEFAULT_OVERLAP = 48  # LR pixels; covers SRResNet up to 20 residual blocks at x2/x4
+DEFAULT_TILE_SR = 1024  # SR pixels per tile side unless --tile says otherwise: bounded activations
 
 
 class ModelLoadError(UserError, ValueError):
-    """A model path that cannot be used; the message names it."""
+    """A model path that cannot be used (or named apart from the others); the message names it."""
 
 
 def receptive_radius(model) -> int:
@@ -138,6 +142,44 @@ def load(path: str):
         except Exception as err:  # Keras raises many types for unreadable files
             raise ModelLoadError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0][:200]})") from None
     raise ModelLoadError(f"{path}: unknown model format (use .keras, .tflite or a SavedModel folder)")
+
+
+def label_models(paths: list[str], labels: list[str] | None = None, taken: tuple[str, ...] = ()) -> dict[str, str]:
+    """Name -> path for ``paths``, every name distinct so that no model's scores replace another's.
+
+    The names are ``labels`` when given, else the shortest distinct ones (the stem, with parent
+    folders as needed: ``runA/generator_0``, ``runB/generator_0``; ``a/mdsrgan/1``, ``b/mdsrgan/1``).
+    Refused: a path given twice, a label count that does not match, two equal names, a name in
+    ``taken`` (``bicubic``, a run's ``pairK``).
+    """
+    first = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in first:
+            raise ModelLoadError(f"{path}: the same model as {first[key]}; give each model once")
+        first[key] = path
+    if labels is None:
+        labels = unique_labels(paths)
+    elif len(labels) != len(paths):
+        raise ModelLoadError(f"--model_names has {len(labels)} names for {len(paths)} models")
+    for label, path in zip(labels, paths):
+        if label in taken:
+            raise ModelLoadError(f"{path}: its name {label!r} is taken ({', '.join(taken)}); "
+                                 "name the models with --model_names")
+        if labels.count(label) > 1:
+            raise ModelLoadError(f"two models are named {label!r}; name them apart with --model_names")
+    return dict(zip(labels, paths))
+
+
+def tile_for(tile: int | None, scale: int) -> int | None:
+    """The LR tile side for a --tile flag: unset -> 1024 // scale, 0 -> None (whole image), N -> N.
+
+    Tiling by default keeps memory bounded whatever the input size (a whole large photo can need
+    more activations than the machine holds); an image within one tile runs whole anyway.
+    """
+    if tile is None:
+        return DEFAULT_TILE_SR // scale
+    return tile or None
 
 
 def model_scale(upscaler) -> int:

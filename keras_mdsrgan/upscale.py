@@ -1,31 +1,37 @@
 """Upscale an image or a folder with a .keras, SavedModel or .tflite generator.
 
   python -m keras_mdsrgan.upscale --model=PATH --input=FILE_OR_DIR --output=FILE_OR_DIR \
-      [--tile=N --overlap=N]
+      [--tile=N --overlap=N --max_image_pixels=N]
 
 Inputs follow the training decoding rule (grey, palette, 16-bit become 8-bit RGB); an alpha
 channel is upscaled with MATLAB bicubic and kept when the output format has one (PNG, WebP,
-TIFF). Outputs are written atomically. --tile bounds memory for huge images: tiles of N LR
-pixels with --overlap LR pixels of context (default: the model's receptive radius), which
-makes the stitched result equal to the whole-image one.
+TIFF). Outputs are written atomically; a folder's images become OUTPUT/STEM.png, and two inputs
+with one output (a.png, a.jpg) or an output that is an input file stop the run before any work.
+Memory stays bounded on any image: the model runs on tiles of --tile LR pixels (default
+1024 // scale, 0 = whole images) with --overlap LR pixels of context (default: the model's
+receptive radius), which makes the stitched result equal to the whole-image one. Images above
+--max_image_pixels (default: Pillow's limit) are refused, as decompression bombs.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import app, flags
 
-from keras_mdsrgan import cli
+from keras_mdsrgan import cli, imageio
+from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A .keras generator, an exported SavedModel folder or a .tflite file.")
 flags.DEFINE_string("input", None, "An image file or a folder of images.")
 flags.DEFINE_string("output", None, "The output file (for a file input) or folder (for a folder input).")
-flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default: whole image).", lower_bound=8)
+flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default 1024 // scale, so that memory stays bounded "
+                     "on any image; 0 = whole images).", lower_bound=0)
 flags.DEFINE_integer("overlap", None, "Context around each tile in LR pixels (default: receptive radius).",
                      lower_bound=0)
+flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse input images of more pixels "
+                     "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)
 flags.mark_flags_as_required(["model", "input", "output"])
 
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
@@ -35,7 +41,7 @@ def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, over
     """Upscale one file by the decoding rule, keep alpha where the target can hold it."""
     import numpy as np
 
-    from keras_mdsrgan import imageio, inference, resize
+    from keras_mdsrgan import inference, resize
 
     rgb, alpha = imageio.read_image_and_alpha(source)
     sr = inference.upscale(upscaler, rgb, tile=tile, overlap=overlap)
@@ -51,27 +57,23 @@ def main(argv: list[str]) -> int:
     cli.quiet_tensorflow()
     import keras
 
-    from keras_mdsrgan import imageio, inference
+    from keras_mdsrgan import inference
 
     try:
+        imageio.set_max_image_pixels(FLAGS.max_image_pixels)
+        jobs = imageio.output_files(FLAGS.input, FLAGS.output)
         upscaler = inference.load(FLAGS.model)
         scale = inference.model_scale(upscaler)
-        if os.path.isdir(FLAGS.input):
-            jobs = [(path, os.path.join(FLAGS.output, os.path.splitext(os.path.basename(path))[0] + ".png"))
-                    for path in imageio.list_images(FLAGS.input)]
-            if not jobs:
-                raise imageio.ImageError(f"{FLAGS.input}: no image files")
-        else:
-            jobs = [(FLAGS.input, FLAGS.output)]
-    except ValueError as err:  # ModelLoadError, ImageError: one-line messages
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    tile = inference.tile_for(FLAGS.tile, scale)
     bar = keras.utils.Progbar(len(jobs), unit_name="image") if len(jobs) > 1 and FLAGS.verbosity >= 0 else None
     failed = []
     for i, (source, target) in enumerate(jobs):
         try:
-            upscale_file(upscaler, source, target, scale, FLAGS.tile, FLAGS.overlap)
-        except ValueError as err:  # a bad file: report it, go on with the others
+            upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap)
+        except UserError as err:  # a bad file: report it, go on with the others
             failed.append(str(err))
         if bar:
             bar.update(i + 1)

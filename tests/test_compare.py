@@ -3,9 +3,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+from absl.testing import flagsaver
 
 from conftest import REPO
 from keras_mdsrgan import compare
+from keras_mdsrgan.errors import UserError
 
 
 def write(folder, psnrs, niqes, pi=None):
@@ -40,3 +43,21 @@ def test_missing_results_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "keras_mdsrgan.compare", str(tmp_path / "nope")],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no results.json" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_main_reports_user_errors_and_lets_bugs_through(tmp_path, monkeypatch, capsys):
+    """Any UserError is one ``error:`` line with status 2; anything else is a bug and propagates."""
+    run = write(tmp_path / "a", [27.0], [3.0])
+
+    def failing_table(error):
+        def table(methods):
+            raise error
+        return table
+
+    with flagsaver.as_parsed(labels="ML"):
+        monkeypatch.setattr(compare, "paper_table", failing_table(UserError("x.json: unusable")))
+        assert compare.main(["compare", run]) == 2
+        assert capsys.readouterr().err == "error: x.json: unusable\n"
+        monkeypatch.setattr(compare, "paper_table", failing_table(ValueError("a bug")))
+        with pytest.raises(ValueError, match="a bug"):
+            compare.main(["compare", run])

@@ -1,6 +1,8 @@
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -9,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from keras_mdsrgan import resize
+from keras_mdsrgan import inference, resize
 from keras_mdsrgan.generators import build_srresnet
 
 
@@ -32,29 +34,34 @@ def workspace(tmp_path_factory):
             Image.fromarray(img).save(root / sub / f"im{i}.png")
     build_srresnet(2, filters=4, num_blocks=1).save(str(root / "tiny.keras"))
     build_srresnet(4, filters=4, num_blocks=1).save(str(root / "x4.keras"))
+    os.makedirs(root / "other")
+    shutil.copy(root / "tiny.keras", root / "other" / "tiny.keras")  # the same stem in another folder
     os.makedirs(root / "empty")
     return root
 
 
 def test_evaluate_writes_contract_json_csv_and_table(workspace):
     out = workspace / "out"
+    tiny, other = f"{workspace.name}/tiny", "other/tiny"  # same stem: parent folders tell them apart
     result = run_cli("--scale=2", f"--datasets=Mine={workspace / 'HR'},Pairs={workspace / 'HR'}:{workspace / 'LR'}",
-                     f"--models={workspace / 'tiny.keras'}", "--bicubic", f"--out={out}", "--save_images")
+                     f"--models={workspace / 'tiny.keras'},{workspace / 'other' / 'tiny.keras'}", "--bicubic",
+                     f"--out={out}", "--save_images")
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads((out / "results.json").read_text())
     assert payload["scale"] == 2 and "unavailable" in payload["pi_note"] and "--ma_model" in result.stdout
     assert set(payload["results"]) == {"Mine", "Pairs"}
     for dataset in payload["results"].values():
-        assert set(dataset) == {"bicubic", "tiny"}
+        assert list(dataset) == ["bicubic", tiny, other]
+        assert dataset[tiny]["psnr"] == dataset[other]["psnr"]  # copies of one model
         for scores in dataset.values():
             assert {"psnr", "ssim", "niqe", "pi", "n_images"} <= set(scores)
             assert scores["n_images"] == 2 and scores["pi"] is None and scores["niqe"] > 0
     # LR made on the fly and LR read from files are the same images here.
     assert payload["results"]["Mine"]["bicubic"]["psnr"] == pytest.approx(payload["results"]["Pairs"]["bicubic"]["psnr"])
     rows = list(csv.DictReader(open(out / "results.csv")))
-    assert len(rows) == 2 * 2 * 3 and {r["image"] for r in rows} == {"im0", "im1", "MEAN"}
-    assert "| Mine |" in result.stdout and "| dataset | bicubic | tiny |" in result.stdout
-    assert sorted(os.listdir(out / "Mine" / "tiny")) == ["im0.png", "im1.png"]
+    assert len(rows) == 2 * 3 * 3 and {r["image"] for r in rows} == {"im0", "im1", "MEAN"}
+    assert "| Mine |" in result.stdout and f"| dataset | bicubic | {tiny} | {other} |" in result.stdout
+    assert sorted(os.listdir(out / "Mine" / "other" / "tiny")) == ["im0.png", "im1.png"]
 
 
 def test_evaluate_with_a_ma_model_reports_ma_and_pi(workspace):
@@ -93,6 +100,7 @@ def test_tiled_evaluation_scores_like_whole_images(workspace):
     (["--bicubic", "--datasets=Bad={ws}/HR:{ws}/HR"], "does not match HR"),
     (["--bicubic", "--datasets=Set5"], "is not NAME=HR_DIR"),
     ([], "nothing to evaluate"),
+    (["--bicubic", "--max_image_pixels=1000"], "im0.png: 112x200 = 22400 pixels, above the limit of 1000"),
     (["--run_dir={ws}/empty"], "no generator_K.keras"),
     (["--bicubic", "--ma_model={ws}/missing.mat"], "download model.mat of the sr-metric release"),
 ])
@@ -104,3 +112,42 @@ def test_evaluate_errors_are_one_line(workspace, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # no TensorFlow start-up chatter
+
+
+def test_models_get_distinct_names(tmp_path):
+    runs = [tmp_path / run / "generator_0.keras" for run in ("runA", "runB")]
+    saved = [tmp_path / export / "saved_model" / "mdsrgan" / "1" for export in ("exp1", "exp2")]
+    for path in runs:
+        path.parent.mkdir(parents=True)
+        path.write_text("")
+    for path in saved:
+        path.mkdir(parents=True)
+    a, b = map(str, runs)
+    assert inference.label_models([a, b]) == {"runA/generator_0": a, "runB/generator_0": b}
+    assert list(inference.label_models([str(p) for p in saved])) == ["exp1/saved_model/mdsrgan/1",
+                                                                     "exp2/saved_model/mdsrgan/1"]
+    assert inference.label_models([a, b], ["A", "B"], taken=("bicubic", "pair0")) == {"A": a, "B": b}
+
+
+@pytest.mark.parametrize("models,labels,taken,message", [
+    (["runA/g.keras", "runA/./g.keras"], None, (), "runA/./g.keras: the same model as runA/g.keras"),
+    (["a/g.keras", "b/g.keras"], ["A"], (), "--model_names has 1 names for 2 models"),
+    (["a/g.keras", "b/g.keras"], ["A", "A"], (), "two models are named 'A'"),
+    (["x/bicubic.keras"], None, ("bicubic",), "x/bicubic.keras: its name 'bicubic' is taken"),
+    (["a/g.keras"], ["pair0"], ("bicubic", "pair0"), "a/g.keras: its name 'pair0' is taken"),
+])
+def test_model_names_that_would_merge_results_are_refused(models, labels, taken, message):
+    with pytest.raises(inference.ModelLoadError, match=re.escape(message)):
+        inference.label_models(models, labels, taken)
+
+
+def test_internal_errors_keep_their_traceback(workspace):
+    """Only a UserError becomes a one-line message; a bug (here a ValueError) surfaces whole."""
+    script = ("import sys; from absl import app; from keras_mdsrgan import evaluate; "
+              "evaluate.parse_datasets = lambda specs: int('not a user error'); "
+              f"sys.argv = ['evaluate', '--scale=2', '--bicubic', '--datasets=D={workspace / 'HR'}', "
+              f"'--out={workspace / 'bug'}']; app.run(evaluate.main)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" in result.stderr and "ValueError: invalid literal" in result.stderr
