@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -40,6 +42,28 @@ def make_step(num_pairs: int, mode: str, preset: str):
         return float(next(iter(logs.values())))  # wait for the step to finish
 
     return run
+
+
+def make_reference_step(preset: str):
+    """A callable running one krasserm-style SRGAN step (reference_step.py) on a fixed batch."""
+    from reference_step import ReferenceSrganStep
+
+    blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
+    reference = ReferenceSrganStep(4, blocks, filters, dfilters, dense, patch)
+    lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
+    hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
+    return lambda: float(reference.step(lr, hr))
+
+
+def machine() -> str:
+    """The CPU model (lscpu), core count and GPUs, printed by every benchmark beside its figures."""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return f"{model}, {os.cpu_count()} cores" + (f", GPUs: {', '.join(gpus)}" if gpus else ", no GPU")
 
 
 def interleaved_medians(runs: dict, repeats: int, warmup: int = 2) -> dict[str, float]:

@@ -1,16 +1,23 @@
 """MutualSRGAN: K generator-discriminator pairs whose discriminators distill into each other.
 
-One training step (BasicSR order: generators first, then discriminators):
-  1. every G_k makes SR_k from the shared LR batch and is updated by
-     pixel + perceptual + adversarial loss, the last against its own D_k only;
-  2. every D_k is updated by its adversarial loss on (HR, SR_k) plus, in ``ml`` / ``ml_star``,
-     λ·T²·KL(target ‖ P_k) averaged over the HR batch and *all* generators' SR batches,
-     where P(x) = sigmoid(logit(x) / T) and the targets (``distill.TARGETS``) are constants.
-In ``independent`` mode no peer passes are made: D_k sees only HR and SR_k, so the cohort
-is K separate SRGANs.
+One training step, from the batch (LR, HR):
+  1. every G_k makes SR_k; every D_k judges each *source* as a batch of its own: HR, SR_k and,
+     in ``ml`` / ``ml_star``, every peer's SR_j (so batch norm sees one source at a time, as in
+     BasicSR and krasserm's SRGAN, and D_k's statistics on HR and SR_k are the same in every mode);
+  2. G_k is updated by pixel + perceptual + adversarial loss, the last from D_k(SR_k) only;
+  3. D_k is updated by its adversarial loss on (HR, SR_k) plus, in ``ml`` / ``ml_star``,
+     λ·T²·KL(target ‖ P_k) averaged over HR and *all* generators' SR batches, where
+     P(x) = sigmoid(logit(x) / T) and the targets (``distill.TARGETS``) are constants.
+Both updates use the networks as they were at the start of the step (BasicSR's G-then-D order
+gives the same gradients, since D's loss uses SR computed before G's update). D_k(SR_k) is run
+once and recorded on both tapes; the VGG features of HR are computed once for all pairs. With
+λ = 0 the mutual modes train exactly as ``independent`` (the distillation-only control);
+``independent`` makes no peer passes: the cohort is K separate SRGANs.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import keras
 import tensorflow as tf
@@ -56,52 +63,68 @@ class MutualSRGAN(keras.Model):
 
     # ----------------------------------------------------------------- loss terms
 
-    def generator_terms(self, lr, hr):
-        """SR batches and, per pair, the generator's per-example loss terms."""
+    @property
+    def mutual(self) -> bool:
+        return self.weights_cfg.mode != INDEPENDENT
+
+    def own_source(self, k: int) -> int:
+        """Row of SR_k in ``judge``'s logits of D_k: [HR, SR_k] or [HR, SR_0, .., SR_K-1]."""
+        return k + 1 if self.mutual else 1
+
+    def judge(self, hr, fakes, generator_tape=None):
+        """Per discriminator, logits of shape (sources, batch): D_k on HR, then on SR_k (or on every
+        SR_j in the mutual modes), each source its own batch. Only D_k(SR_k) is recorded on
+        ``generator_tape``: it is the one output a generator's loss uses."""
+        logits = []
+        for k, d in enumerate(self.discriminators):
+            rows = {self.own_source(k): _logit(d, fakes[k])}
+            with generator_tape.stop_recording() if generator_tape else contextlib.nullcontext():
+                rows[0] = _logit(d, hr)
+                if self.mutual:
+                    rows.update({j + 1: _logit(d, fakes[j]) for j in range(self.num_pairs) if j != k})
+            logits.append(tf.stack([rows[row] for row in sorted(rows)]))
+        return logits
+
+    def embed(self, images):
+        """VGG features for the perceptual loss, scaled as SRGAN does."""
+        return losses.vgg_embedding(self.vgg_features, images, self.weights_cfg.perceptual_rescale)
+
+    def generator_terms(self, hr, fakes, logits, hr_features=None):
+        """Per pair, the generator's per-example loss terms (``hr_features``: ``embed(hr)``)."""
         w = self.weights_cfg
-        fakes, terms = [], []
-        for g, d in zip(self.generators, self.discriminators):
-            sr = tf.cast(g(lr, training=True), tf.float32)  # losses in float32 under mixed precision
-            logits = tf.cast(d(sr, training=True), tf.float32)
+        perceptual = w.perceptual_weight > 0
+        if perceptual:  # one VGG pass over every pair's SR batch
+            sr_features = tf.split(self.embed(tf.concat(fakes, 0)), self.num_pairs)
+        terms = []
+        for k, sr in enumerate(fakes):
             t = {"g_pixel": losses.pixel_loss(hr, sr),
-                 "g_adversarial": losses.adversarial_loss(logits, is_real=True)}
+                 "g_adversarial": losses.adversarial_loss(logits[k][self.own_source(k)][:, None], is_real=True)}
             total = w.pixel_weight * t["g_pixel"] + w.adversarial_weight * t["g_adversarial"]
-            if w.perceptual_weight > 0:
-                t["g_perceptual"] = losses.perceptual_loss(self.vgg_features, hr, sr, w.perceptual_rescale)
+            if perceptual:
+                t["g_perceptual"] = losses.perceptual_loss(hr_features, sr_features[k])
                 total += w.perceptual_weight * t["g_perceptual"]
             t["g_total"] = total
-            fakes.append(sr)
             terms.append(t)
-        return fakes, terms
+        return terms
 
-    def discriminator_terms(self, hr, fakes):
+    def discriminator_terms(self, logits):
         """Per pair, the discriminator's per-example loss terms and mean probabilities."""
         w = self.weights_cfg
-        batch = tf.shape(hr)[0]
-        if w.mode == INDEPENDENT:
-            logits = [tf.cast(d(tf.concat([hr, fakes[k]], 0), training=True), tf.float32)
-                      for k, d in enumerate(self.discriminators)]
-            chunks = [tf.reshape(z, [2, batch]) for z in logits]
-            own_fake = [c[1] for c in chunks]
-        else:  # every discriminator judges HR and all SR batches
-            judged = tf.concat([hr, *fakes], 0)
-            logits = [tf.cast(d(judged, training=True), tf.float32) for d in self.discriminators]
-            chunks = [tf.reshape(z, [self.num_pairs + 1, batch]) for z in logits]
-            own_fake = [c[k + 1] for k, c in enumerate(chunks)]
-            probs = [tf.stop_gradient(tf.sigmoid(c / w.temperature)) for c in chunks]
-
+        if self.mutual:
+            probs = [tf.stop_gradient(tf.sigmoid(z / w.temperature)) for z in logits]
         terms = []
-        for k, c in enumerate(chunks):
-            real_loss = losses.adversarial_loss(c[0][:, None], is_real=True)
-            fake_loss = losses.adversarial_loss(own_fake[k][:, None], is_real=False)
+        for k, z in enumerate(logits):
+            own_fake = z[self.own_source(k)]
+            real_loss = losses.adversarial_loss(z[0][:, None], is_real=True)
+            fake_loss = losses.adversarial_loss(own_fake[:, None], is_real=False)
             t = {"d_adversarial": real_loss + fake_loss,
-                 "d_real_prob": tf.sigmoid(c[0]), "d_fake_prob": tf.sigmoid(own_fake[k])}
+                 "d_real_prob": tf.sigmoid(z[0]), "d_fake_prob": tf.sigmoid(own_fake)}
             t["d_total"] = t["d_adversarial"]
-            if w.mode != INDEPENDENT:
+            if self.mutual:
                 targets = distill.TARGETS[w.mode](probs, k)
-                kl = tf.add_n([losses.bernoulli_kl(p[..., None], c[..., None], w.temperature)
+                kl = tf.add_n([losses.bernoulli_kl(p[..., None], z[..., None], w.temperature)
                                for p in targets]) / len(targets)
-                t["d_distill_kl"] = tf.reduce_mean(kl, axis=0)  # per example, over all inputs
+                t["d_distill_kl"] = tf.reduce_mean(kl, axis=0)  # per example, over all sources
                 t["d_total"] += w.distill_weight * w.temperature ** 2 * t["d_distill_kl"]
             terms.append(t)
         return terms
@@ -110,18 +133,16 @@ class MutualSRGAN(keras.Model):
 
     def train_step(self, data):
         lr, hr = data
-        with tf.GradientTape() as tape:
-            fakes, g_terms = self.generator_terms(lr, hr)
-            g_total = tf.add_n([opt.scale_loss(self._average(t["g_total"]))
-                                for opt, t in zip(self.gen_optimizers, g_terms)])
-        self._apply(tape, g_total, self.generators, self.gen_optimizers)
-
-        fakes = [tf.stop_gradient(f) for f in fakes]
-        with tf.GradientTape() as tape:
-            d_terms = self.discriminator_terms(hr, fakes)
-            d_total = tf.add_n([opt.scale_loss(self._average(t["d_total"]))
-                                for opt, t in zip(self.disc_optimizers, d_terms)])
-        self._apply(tape, d_total, self.discriminators, self.disc_optimizers)
+        hr_features = self.embed(hr) if self.weights_cfg.perceptual_weight > 0 else None  # off the tapes
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fakes = [tf.cast(g(lr, training=True), tf.float32) for g in self.generators]  # float32 losses
+            logits = self.judge(hr, fakes, g_tape)
+            g_terms = self.generator_terms(hr, fakes, logits, hr_features)
+            d_terms = self.discriminator_terms(logits)
+            g_total = self._total(g_terms, "g_total", self.gen_optimizers)
+            d_total = self._total(d_terms, "d_total", self.disc_optimizers)
+        self._apply(g_tape, g_total, self.generators, self.gen_optimizers)
+        self._apply(d_tape, d_total, self.discriminators, self.disc_optimizers)
         return self._logs(g_terms, d_terms)
 
     def pretrain_step(self, data, pairs=None):
@@ -132,10 +153,13 @@ class MutualSRGAN(keras.Model):
         with tf.GradientTape() as tape:
             terms = {k: {"pretrain_mse": losses.pixel_loss(
                 hr, tf.cast(self.generators[k](lr, training=True), tf.float32))} for k in pairs}
-            total = tf.add_n([self.pretrain_optimizers[k].scale_loss(self._average(t["pretrain_mse"]))
-                              for k, t in terms.items()])
+            total = self._total(list(terms.values()), "pretrain_mse", [self.pretrain_optimizers[k] for k in pairs])
         self._apply(tape, total, generators, [self.pretrain_optimizers[k] for k in pairs])
         return self._logs(terms)
+
+    def _total(self, terms, name, optimizers):
+        """Sum over pairs of each pair's (optimizer-scaled) global-batch mean of ``name``."""
+        return tf.add_n([opt.scale_loss(self._average(t[name])) for opt, t in zip(optimizers, terms)])
 
     @staticmethod
     def _average(per_example):
@@ -163,3 +187,8 @@ class MutualSRGAN(keras.Model):
                 for name, value in t.items():
                     logs[f"{names.pair_name(k)}/{name}"] = tf.reduce_mean(value)
         return logs
+
+
+def _logit(discriminator, images):
+    """One logit per image, in float32 (the losses' precision under mixed precision)."""
+    return tf.cast(discriminator(images, training=True), tf.float32)[:, 0]

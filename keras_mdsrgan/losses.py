@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_mdsrgan.config import SRGAN_VGG_RESCALE
-from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.errors import ConfigError, UserError
 
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -67,17 +67,18 @@ def build_vgg_features(layer: str = "block5_conv4", weights: str | None = None) 
         output = vgg.get_layer(layer).output
     except ValueError:
         names = ", ".join(l.name for l in vgg.layers if "conv" in l.name)
-        raise ValueError(f"unknown VGG19 layer {layer!r}; choose one of {names}") from None
+        raise ConfigError(f"unknown VGG19 layer {layer!r}; choose one of {names}") from None
     features = keras.Model(vgg.input, output, name=f"vgg19_{layer}")
     features.trainable = False
     return features
 
 
-def perceptual_loss(features: keras.Model, hr: tf.Tensor, sr: tf.Tensor,
-                    rescale: float = SRGAN_VGG_RESCALE) -> tf.Tensor:
-    """MSE between VGG feature maps of HR and SR (images in [0, 1]), features × ``rescale``."""
-    def embed(image):
-        caffe = keras.applications.vgg19.preprocess_input(image * 255.0)
-        return tf.cast(features(caffe, training=False), tf.float32) * rescale
+def vgg_embedding(features: keras.Model, images: tf.Tensor, rescale: float = SRGAN_VGG_RESCALE) -> tf.Tensor:
+    """VGG feature maps of images in [0, 1] (Caffe preprocessing, as the weights expect) × ``rescale``."""
+    caffe = keras.applications.vgg19.preprocess_input(images * 255.0)
+    return tf.cast(features(caffe, training=False), tf.float32) * rescale
 
-    return tf.reduce_mean(tf.math.squared_difference(embed(hr), embed(sr)), axis=[1, 2, 3])
+
+def perceptual_loss(hr_features: tf.Tensor, sr_features: tf.Tensor) -> tf.Tensor:
+    """MSE per example between the ``vgg_embedding`` of HR and of SR."""
+    return tf.reduce_mean(tf.math.squared_difference(hr_features, sr_features), axis=[1, 2, 3])

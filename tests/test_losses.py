@@ -54,7 +54,8 @@ def test_perceptual_loss_uses_chosen_layer():
     vgg = losses.build_vgg_features("block2_conv2", "random")
     assert vgg.output.shape[-1] == 128
     hr = tf.random.uniform([2, 32, 32, 3], seed=1)
-    assert np.allclose(losses.perceptual_loss(vgg, hr, hr).numpy(), 0.0)
-    assert np.all(losses.perceptual_loss(vgg, hr, 1.0 - hr).numpy() > 0)
+    hr_features = losses.vgg_embedding(vgg, hr)
+    assert np.allclose(losses.perceptual_loss(hr_features, losses.vgg_embedding(vgg, hr)).numpy(), 0.0)
+    assert np.all(losses.perceptual_loss(hr_features, losses.vgg_embedding(vgg, 1.0 - hr)).numpy() > 0)
     with pytest.raises(ValueError, match="unknown VGG19 layer"):
         losses.build_vgg_features("block9_conv9", "random")
