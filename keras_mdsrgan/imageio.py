@@ -75,6 +75,8 @@ def output_files(source: str, target: str) -> list[tuple[str, str]]:
     silently keep one result, and an output that is an input file, which would replace it.
     """
     if os.path.isdir(source):
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise ImageError(f"{target}: a file, but the output of folder {source} must be a folder")
         inputs = list_images(source)
         if not inputs:
             raise ImageError(f"{source}: no image files")

@@ -157,6 +157,9 @@ def test_output_files_never_lose_a_result_or_an_input(tmp_path):
     with pytest.raises(UserError, match=r"in/a.jpg and .*in/a.png would both be written to .*out/a.png"):
         imageio.output_files(str(src), str(out))
     assert not out.exists()
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(UserError, match="file.png: a file, but the output of folder"):
+        imageio.output_files(str(src), str(tmp_path / "file.png"))
 
 
 def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path):
