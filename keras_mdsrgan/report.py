@@ -7,7 +7,7 @@ import os
 import keras
 import numpy as np
 
-from keras_mdsrgan import evaluation, files, imageio, ma, names
+from keras_mdsrgan import evaluation, files, imageio, ma, names, probe
 
 
 def save_generators(generators: list[keras.Model], run_dir: str) -> None:
@@ -17,9 +17,11 @@ def save_generators(generators: list[keras.Model], run_dir: str) -> None:
 
 
 def final_evaluation(generators: list[keras.Model], scale: int, run_dir: str, val_sets: dict[str, list],
-                     ma_model: ma.MaModel | None = None) -> dict:
+                     ma_model: ma.MaModel | None = None, discriminators: list[keras.Model] = (),
+                     hr_patch: int | None = None) -> dict:
     """Every pair and bicubic on every validation set (PI with ``ma_model``) into results.json /
-    results.md, and the first image's outputs into samples/."""
+    results.md, the discriminators' probe scores per set into results.json's "discriminators",
+    and the first image's outputs into samples/."""
     upscalers = {"bicubic": evaluation.bicubic_upscaler(scale)}
     upscalers.update({names.pair_name(k): evaluation.generator_upscaler(g) for k, g in enumerate(generators)})
     results, sample = {}, {}
@@ -31,8 +33,11 @@ def final_evaluation(generators: list[keras.Model], scale: int, run_dir: str, va
 
     for name, images in val_sets.items():
         results[name] = evaluation.evaluate(upscalers, images, scale, on_image=keep_first, ma_model=ma_model)
+    probes = {name: probe.make_probe(images, scale, hr_patch) for name, images in val_sets.items()} if discriminators else {}
+    d_scores = {name: probe.discriminator_scores(generators, discriminators, p) for name, p in probes.items() if p}
     files.write_json(os.path.join(run_dir, "results.json"),
-                     {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model)})
+                     {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model),
+                      "discriminators": d_scores})
     files.write_text(os.path.join(run_dir, "results.md"), evaluation.markdown_table(results) + "\n")
     if sample:
         sample["hr"] = next(iter(val_sets.values()))[0][2]

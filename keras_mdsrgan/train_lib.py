@@ -110,8 +110,8 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
               else tf.summary.create_noop_writer())
     # Validation images are decoded now, so a bad one stops the run before training, not after.
     val_sets = load_validation_sets(config) if chief else {}
-    validator = (Validator(next(iter(val_sets.values())), d.scale, cohort.generators, ma_model)
-                 if val_sets else None)
+    validator = (Validator(next(iter(val_sets.values())), d.scale, cohort.generators, cohort.discriminators,
+                           d.hr_patch, ma_model) if val_sets else None)
     progress = Progress(writer, t.log_every, verbose=bool(chief and t.verbosity))
     started, first = time.time(), int(step)
 
@@ -143,7 +143,8 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     if not chief:
         return {}
     report.save_generators(cohort.generators, run_dir)
-    return report.final_evaluation(cohort.generators, d.scale, run_dir, val_sets, ma_model)
+    return report.final_evaluation(cohort.generators, d.scale, run_dir, val_sets, ma_model,
+                                   cohort.discriminators, d.hr_patch)
 
 
 def check_inputs(config: RunConfig) -> ma.MaModel | None:
