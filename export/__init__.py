@@ -1,5 +1,1 @@
-"""Export trained generators for deployment: SavedModel for TF Serving, TFLite for devices.
-
-``python -m export --help`` lists the options; ``exporter`` does the export (importable without
-the command line), ``savedmodel`` and ``tflite`` hold the pieces.
-"""
+"""A checkout's shortcut for ``python -m export``; the code is ``keras_mdsrgan.export``."""

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO
-from export import exporter, tflite
 from keras_mdsrgan import data, inference
+from keras_mdsrgan.export import exporter, tflite
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.generators import build_srresnet
 

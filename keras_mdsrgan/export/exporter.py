@@ -188,7 +188,7 @@ def _specs(scale: int) -> dict:
 
 def _write_saved_model(generator, out: str, options: ExportOptions) -> tuple[dict, object]:
     """OUT/saved_model/NAME/VERSION for TF Serving: its manifest entry and its upscaler."""
-    from export import savedmodel
+    from keras_mdsrgan.export import savedmodel
     from keras_mdsrgan import inference
 
     path = os.path.join(out, "saved_model", options.name, str(options.version))
@@ -200,7 +200,7 @@ def _write_saved_model(generator, out: str, options: ExportOptions) -> tuple[dic
 def _write_tflite(generator, kinds: list[str], out: str, options: ExportOptions, scale: int,
                   parameters: int) -> dict:
     """OUT/generator_KIND.tflite for each of ``kinds``, checked: kind -> (manifest entry, upscaler)."""
-    from export import savedmodel, tflite
+    from keras_mdsrgan.export import savedmodel, tflite
     from keras_mdsrgan import inference
 
     written = {}
