@@ -1,7 +1,7 @@
 """Score generators (and bicubic) on benchmark sets: PSNR, SSIM, NIQE (PI when available).
 
   python -m keras_mdsrgan.evaluate --scale=4 --datasets=Set5=HR_DIR[:LR_DIR],Set14=... \
-      (--run_dir=DIR | --models=a.keras,b.tflite,saved_model_dir [--model_names=A,B,C] | --bicubic) \
+      (--run_dir=DIR | --models=a.keras,b.tflite,c.onnx,saved_model_dir [--model_names=A,B,C] | --bicubic) \
       [--out=DIR] [--save_images] [--ma_model=model.mat] [--tile=N] [--max_image_pixels=N]
 
 Writes OUT/results.json ({"scale", "results": {DATASET: {MODEL: {"psnr", "ssim", "niqe", "ma", "pi",
@@ -31,7 +31,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("scale", None, "Upscaling factor of the models.", lower_bound=2)
 flags.DEFINE_list("datasets", None, "NAME=HR_DIR or NAME=HR_DIR:LR_DIR, comma-separated.")
 flags.DEFINE_string("run_dir", None, "A training run: evaluates its generator_K.keras as pairK.")
-flags.DEFINE_list("models", [], "Generators (.keras, .tflite or exported SavedModel folders), named by stem "
+flags.DEFINE_list("models", [], "Generators (.keras, .tflite, .onnx or exported SavedModel folders), named by stem "
                   "with parent folders added until the names differ.")
 flags.DEFINE_list("model_names", None, "Names for --models in results and tables, one per model.")
 flags.DEFINE_bool("bicubic", False, "Also score MATLAB bicubic upscaling.")
@@ -80,7 +80,7 @@ def model_files(run_dir: str | None, models: list[str], model_names: list[str] |
 
 
 def load_upscaler(path: str, scale: int, tile: int | None = None):
-    """A uint8 upscaler from a .keras, SavedModel or .tflite generator, checked against ``scale``."""
+    """A uint8 upscaler from a .keras, SavedModel, .tflite or .onnx generator, checked against ``scale``."""
     model = inference.load(path)
     if inference.model_scale(model) != scale:
         raise EvaluationError(f"{path}: upscales by {inference.model_scale(model)}, not --scale={scale}")

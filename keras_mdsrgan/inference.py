@@ -1,4 +1,4 @@
-"""Run a trained generator from any deployed form (.keras, SavedModel, .tflite), whole or tiled.
+"""Run a trained generator from any deployed form (.keras, SavedModel, .tflite, .onnx), whole or tiled.
 
 Every upscaler maps a uint8 RGB image (H, W, 3) to uint8 (sH, sW, 3). Tiled upscaling cuts
 the LR image into tiles, runs each with ``overlap`` LR pixels of context on every side and
@@ -110,6 +110,34 @@ class TFLiteUpscaler:
         return self.interpreter.get_tensor(self._output["index"])
 
 
+class OnnxUpscaler:
+    """A .onnx model, run by onnxruntime: NCHW (as ``python -m export`` writes) or NHWC float32 in [0, 1]."""
+
+    def __init__(self, path: str, num_threads: int | None = None):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ModelLoadError(f"{path}: running .onnx models needs onnxruntime: "
+                                 "pip install 'keras-mdsrgan[onnx]'") from None
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = num_threads or 0  # 0: onnxruntime's default (all cores)
+        try:
+            self.session = onnxruntime.InferenceSession(path, options,
+                                                        providers=onnxruntime.get_available_providers())
+        except Exception as err:  # onnxruntime raises its own types for unreadable files
+            raise ModelLoadError(f"{path}: not an ONNX model ({str(err).splitlines()[0][:200]})") from None
+        model_input = self.session.get_inputs()[0]
+        self._input = model_input.name
+        self._channels_first = model_input.shape[1] == 3
+        self.radius = _manifest_radius(path)
+
+    def float_call(self, lr: np.ndarray) -> np.ndarray:
+        if not self._channels_first:
+            return self.session.run(None, {self._input: lr})[0]
+        sr = self.session.run(None, {self._input: np.ascontiguousarray(lr.transpose(0, 3, 1, 2))})[0]
+        return sr.transpose(0, 2, 3, 1)
+
+
 def _manifest_radius(path: str) -> int:
     """The receptive radius recorded by the exporter next to the model, else a safe default."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -123,11 +151,13 @@ def _manifest_radius(path: str) -> int:
 
 
 def load(path: str):
-    """An upscaler for ``path``: a .keras file, a .tflite file or a SavedModel folder."""
+    """An upscaler for ``path``: a .keras, .tflite or .onnx file or a SavedModel folder."""
     if not os.path.exists(path):
         raise ModelLoadError(f"{path}: no such model")
     if path.endswith(".tflite"):
         return TFLiteUpscaler(path)
+    if path.endswith(".onnx"):
+        return OnnxUpscaler(path)
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise ModelLoadError(f"{path}: a folder without saved_model.pb")
@@ -141,7 +171,7 @@ def load(path: str):
             return KerasUpscaler(keras.saving.load_model(path, compile=False))
         except Exception as err:  # Keras raises many types for unreadable files
             raise ModelLoadError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0][:200]})") from None
-    raise ModelLoadError(f"{path}: unknown model format (use .keras, .tflite or a SavedModel folder)")
+    raise ModelLoadError(f"{path}: unknown model format (use .keras, .tflite, .onnx or a SavedModel folder)")
 
 
 def label_models(paths: list[str], labels: list[str] | None = None, taken: tuple[str, ...] = ()) -> dict[str, str]:

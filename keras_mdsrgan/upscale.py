@@ -1,4 +1,4 @@
-"""Upscale an image or a folder with a .keras, SavedModel or .tflite generator.
+"""Upscale an image or a folder with a .keras, SavedModel, .tflite or .onnx generator.
 
   python -m keras_mdsrgan.upscale --model=PATH --input=FILE_OR_DIR --output=FILE_OR_DIR \
       [--tile=N --overlap=N --max_image_pixels=N]
@@ -23,7 +23,7 @@ from keras_mdsrgan import cli, imageio
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A .keras generator, an exported SavedModel folder or a .tflite file.")
+flags.DEFINE_string("model", None, "A .keras generator, an exported SavedModel folder, a .tflite or an .onnx file.")
 flags.DEFINE_string("input", None, "An image file or a folder of images.")
 flags.DEFINE_string("output", None, "The output file (for a file input) or folder (for a folder input).")
 flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default 1024 // scale, so that memory stays bounded "

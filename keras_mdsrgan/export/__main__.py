@@ -1,21 +1,24 @@
-"""Export a trained generator for TF Serving and TFLite.
+"""Export a trained generator for TF Serving, TFLite and ONNX.
 
-  python -m export (--run_dir=DIR [--pair=K] | --model=GEN.keras) --out=DIR \
-      --formats=saved_model,tflite_fp32,tflite_fp16,tflite_int8_dynamic,tflite_int8
+  mdsrgan-export (--run_dir=DIR [--pair=K] | --model=GEN.keras) --out=DIR \
+      --formats=saved_model,tflite_fp32,tflite_fp16,tflite_int8_dynamic,tflite_int8[,onnx]
 
-Writes OUT/saved_model/NAME/VERSION/ (the layout TF Serving loads), OUT/generator_FORMAT.tflite
-and OUT/manifest.json (scale, input/output spec, source, sizes, parity with Keras, latency).
+(or python -m keras_mdsrgan.export, or python -m export in a checkout). Writes
+OUT/saved_model/NAME/VERSION/ (the layout TF Serving loads), OUT/generator_FORMAT.tflite,
+OUT/generator.onnx (needs pip install 'keras-mdsrgan[onnx]'), OUT/manifest.json (scale,
+input/output spec, source, sizes, parity with Keras, latency) and OUT/MODEL_CARD.md.
 Without --pair, a run's best pair by validation PSNR (its results.json) is exported.
-The work is done by ``export.exporter``; this module only reads the flags and prints.
+The work is done by ``keras_mdsrgan.export.exporter``; this module only reads the flags and prints.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from absl import app, flags
 
-from keras_mdsrgan.export.exporter import ExportOptions, choose_generator, export_generator
+from keras_mdsrgan.export.exporter import FORMATS, ExportOptions, choose_generator, export_generator
 from keras_mdsrgan import cli
 from keras_mdsrgan.errors import UserError
 
@@ -25,7 +28,7 @@ flags.DEFINE_string("run_dir", None, "A training run directory.")
 flags.DEFINE_integer("pair", None, "Which pair of the run (default: best validation PSNR).", lower_bound=0)
 flags.DEFINE_string("model", None, "A generator .keras file (instead of --run_dir).")
 flags.DEFINE_string("out", None, "Output folder.")
-flags.DEFINE_list("formats", list(_DEFAULTS.formats), "What to write.")
+flags.DEFINE_list("formats", list(_DEFAULTS.formats), f"What to write, from {', '.join(FORMATS)}.")
 flags.DEFINE_string("name", _DEFAULTS.name, "Model name in the TF Serving layout.")
 flags.DEFINE_integer("version", _DEFAULTS.version, "Model version in the TF Serving layout.", lower_bound=1)
 flags.DEFINE_list("calibration_data", list(_DEFAULTS.calibration_data),
@@ -36,6 +39,8 @@ flags.DEFINE_integer("calibration_patch", _DEFAULTS.calibration_patch, "LR side 
                      lower_bound=8)
 flags.DEFINE_string("parity_data", _DEFAULTS.parity_data, "Images (folder, HR:LR or sample:) for parity checks.")
 flags.DEFINE_integer("parity_images", _DEFAULTS.parity_images, "Images used for parity checks.", lower_bound=1)
+flags.DEFINE_string("license", _DEFAULTS.license, "Licence id in the model card (a Hugging Face id such as "
+                    "apache-2.0; 'other': none chosen).")
 flags.mark_flag_as_required("out")
 
 
@@ -45,7 +50,7 @@ def options_from_flags() -> ExportOptions:
         formats=tuple(FLAGS.formats), name=FLAGS.name, version=FLAGS.version,
         calibration_data=tuple(FLAGS.calibration_data), calibration_samples=FLAGS.calibration_samples,
         calibration_patch=FLAGS.calibration_patch, parity_data=FLAGS.parity_data,
-        parity_images=FLAGS.parity_images)
+        parity_images=FLAGS.parity_images, license=FLAGS.license)
 
 
 def print_report(path: str, manifest: dict) -> None:
@@ -56,8 +61,10 @@ def print_report(path: str, manifest: dict) -> None:
             size = manifest["files"].get(name, {}).get("bytes")
             vs_keras = scores["psnr_vs_keras_db"]
             vs_keras = vs_keras if isinstance(vs_keras, str) else f"{vs_keras:.2f}"
-            print(f"  {name:20s} vs Keras {vs_keras} dB  vs HR {scores['psnr_vs_hr_db']:.2f} dB  "
+            print(f"  {name:20s} vs Keras {vs_keras} dB (max {scores['max_abs_diff_vs_keras']} grey levels)  "
+                  f"vs HR {scores['psnr_vs_hr_db']:.2f} dB  "
                   f"{scores['latency_ms_median']:.1f} ms" + (f"  {size / 1e6:.2f} MB" if size else ""))
+    print(f"model card: {os.path.join(FLAGS.out, 'MODEL_CARD.md')}")
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,8 @@
 """The export itself, without the command line: choose a generator, write its formats, check them.
 
-``python -m export`` (``export/__main__.py``) reads its flags into an ``ExportOptions`` and calls
-``choose_generator`` then ``export_generator``. TensorFlow is imported inside the functions, so
+``mdsrgan-export`` (``keras_mdsrgan/export/__main__.py``) reads its flags into an ``ExportOptions``
+and calls ``choose_generator`` then ``export_generator``, which also writes the manifest and the
+model card. TensorFlow is imported inside the functions, so
 that the command line can silence its start-up chatter first (``cli.quiet_tensorflow``).
 """
 
@@ -19,19 +20,21 @@ import time
 from keras_mdsrgan import files, names
 from keras_mdsrgan.errors import UserError
 
-# saved_model, then tflite.FORMATS (spelled out: importing export.tflite loads TensorFlow).
-FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8_dynamic", "tflite_int8")
+# saved_model, tflite.FORMATS, onnx (spelled out: importing tflite loads TensorFlow). ONNX is not a
+# default: it needs the optional packages of keras-mdsrgan[onnx].
+FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8_dynamic", "tflite_int8", "onnx")
+DEFAULT_FORMATS = FORMATS[:-1]
 # Fixed, so that exporting the same generator twice gives the same int8 model.
 CALIBRATION_SEED = 1234
 # A TFLite file must hold at least this share of its weights' bytes. The slack is for parameters
 # the converter folds or stores more compactly; the failure it catches (weights lost, NaN
 # output, see tflite.check_model) leaves a file far below it.
 MIN_WEIGHT_FRACTION = 0.9
-# LiteRT threads in the parity run: the thread count of the latency figures in
+# LiteRT and onnxruntime threads in the parity run: the thread count of the latency figures in
 # docs/PERFORMANCE.md and the README, so that manifest latencies compare with them and across
 # machines instead of depending on the export machine's core count.
 PARITY_THREADS = 2
-_BYTES_PER_WEIGHT = {"tflite_fp32": 4, "tflite_fp16": 2}  # the int8 formats: 1
+_BYTES_PER_WEIGHT = {"tflite_fp32": 4, "tflite_fp16": 2, "onnx": 4}  # the int8 formats: 1
 
 
 class ExportInputError(UserError, ValueError):
@@ -42,7 +45,7 @@ class ExportInputError(UserError, ValueError):
 class ExportOptions:
     """What to write and what to check it on; the defaults are the command line's."""
 
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     name: str = "mdsrgan"  # model name in the TF Serving layout
     version: int = 1  # model version in the TF Serving layout
     calibration_data: tuple[str, ...] = ("sample:train",)  # training sets for int8 calibration
@@ -50,12 +53,17 @@ class ExportOptions:
     calibration_patch: int = 32  # LR side of a calibration patch
     parity_data: str = "sample:val"  # images (folder, HR:LR or sample:) for parity checks
     parity_images: int = 5  # images used for parity checks
+    license: str = "other"  # the model card's licence id (Hugging Face's list); other: none chosen
 
     def __post_init__(self):
-        """Unknown formats are refused here, before any model is loaded."""
+        """Unknown formats, or ONNX without its packages, are refused here, before any model is loaded."""
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown:
             raise ExportInputError(f"unknown --formats {unknown}; choose from {', '.join(FORMATS)}")
+        if "onnx" in self.formats:
+            from keras_mdsrgan.export import onnxmodel
+
+            onnxmodel.require("--formats=onnx")
 
 
 def choose_generator(run_dir: str | None, pair: int | None, model: str | None) -> tuple[str, dict]:
@@ -112,13 +120,16 @@ def representative_patches(specs, scale: int, samples: int, patch: int):
 
 
 def parity(upscalers: dict, reference, images: list, scale: int) -> dict:
-    """PSNR vs the Keras output (RGB) and vs HR (Y, border = scale), and median latency."""
+    """PSNR vs the Keras output (RGB), its largest difference in grey levels, PSNR vs HR (Y, border =
+    scale), and median latency."""
+    import numpy as np
+
     from keras_mdsrgan import inference, metrics
 
     keras_outputs = [inference.upscale(reference, lr) for _, lr, _, _ in images]
     report = {}
     for name, upscaler in upscalers.items():
-        vs_keras, vs_hr, times = [], [], []
+        vs_keras, vs_hr, times, max_diff = [], [], [], 0
         for (_, lr, hr, grey), keras_sr in zip(images, keras_outputs):
             sr = inference.upscale(upscaler, lr)  # warm-up: tracing, tensor allocation
             for _ in range(3):
@@ -126,8 +137,10 @@ def parity(upscalers: dict, reference, images: list, scale: int) -> dict:
                 inference.upscale(upscaler, lr)
                 times.append(1000 * (time.perf_counter() - start))
             vs_keras.append(metrics.psnr(keras_sr, sr, y_only=False))
+            max_diff = max(max_diff, int(np.abs(sr.astype(np.int16) - keras_sr).max()))
             vs_hr.append(metrics.psnr(hr, sr, border=scale, grey=grey))
         report[name] = {"psnr_vs_keras_db": _finite(metrics.mean_psnr(vs_keras), vs_keras),
+                        "max_abs_diff_vs_keras": max_diff,
                         "psnr_vs_hr_db": metrics.mean_psnr(vs_hr),
                         "latency_ms_median": statistics.median(times)}
     return report
@@ -149,8 +162,10 @@ def load_generator(path: str):
 
 
 def export_generator(generator_path: str, source: dict, out: str, options: ExportOptions) -> dict:
-    """Write ``options.formats`` of the generator into ``out`` and ``out/manifest.json``; return it."""
+    """Write ``options.formats`` of the generator into ``out``, ``out/manifest.json`` (returned) and
+    ``out/MODEL_CARD.md``."""
     from keras_mdsrgan import data, inference
+    from keras_mdsrgan.export import modelcard
 
     reference = load_generator(generator_path)
     generator = reference.model
@@ -161,9 +176,11 @@ def export_generator(generator_path: str, source: dict, out: str, options: Expor
     written = {}  # format -> (manifest entry, upscaler)
     if "saved_model" in options.formats:
         written["saved_model"] = _write_saved_model(generator, out, options)
-    kinds = [f for f in options.formats if f != "saved_model"]
+    kinds = [f for f in options.formats if f.startswith("tflite_")]
     if kinds:
         written.update(_write_tflite(generator, kinds, out, options, scale, parameters))
+    if "onnx" in options.formats:
+        written["onnx"] = _write_onnx(generator, out, parameters)
     upscalers = {"keras": reference, **{kind: upscaler for kind, (_, upscaler) in written.items()}}
     manifest = {"scale": scale, "receptive_radius_lr": reference.radius, "source": source,
                 "parameters": parameters, **_specs(scale),
@@ -171,19 +188,28 @@ def export_generator(generator_path: str, source: dict, out: str, options: Expor
                 "parity": {"images": options.parity_data, "n_images": len(images),
                            **parity(upscalers, reference, images, scale)}}
     files.write_json(os.path.join(out, "manifest.json"), manifest)
+    modelcard.write(out, manifest, generator, options.license)
     return manifest
 
 
 def _specs(scale: int) -> dict:
-    """The manifest's input/output description of the SavedModel signatures and TFLite files."""
+    """The manifest's input/output description of the SavedModel signatures, TFLite and ONNX files."""
+    from keras_mdsrgan.export import onnxmodel
+
     return {
         "saved_model": {"signatures": {
             "serving_default": {"inputs": {"lr": "uint8 [batch, height, width, 3]"},
                                 "outputs": {"sr": f"uint8 [batch, {scale}*height, {scale}*width, 3]"}},
             "serving_float": {"inputs": {"lr": "float32 [batch, height, width, 3] in [0, 1]"},
-                              "outputs": {"sr": f"float32 [batch, {scale}*height, {scale}*width, 3]"}}}},
+                              "outputs": {"sr": f"float32 [batch, {scale}*height, {scale}*width, 3]"}},
+            "serving_bytes": {"inputs": {"lr_bytes": "string [batch]: PNG, JPEG, GIF, BMP or WebP files, "
+                                                     "any size each"},
+                              "outputs": {"sr_bytes": "string [batch]: PNG files (uint8 RGB, as serving_default)"}}}},
         "tflite": {"inputs": {"lr": "float32 [1, height, width, 3] in [0, 1]; resize_tensor_input for any size"},
-                   "outputs": {"sr": f"float32 [1, {scale}*height, {scale}*width, 3]"}}}
+                   "outputs": {"sr": f"float32 [1, {scale}*height, {scale}*width, 3]"}},
+        "onnx": {"opset": onnxmodel.OPSET,
+                 "inputs": {"lr": "float32 [batch, 3, height, width] in [0, 1], RGB (NCHW)"},
+                 "outputs": {"sr": f"float32 [batch, 3, {scale}*height, {scale}*width], not clipped"}}}
 
 
 def _write_saved_model(generator, out: str, options: ExportOptions) -> tuple[dict, object]:
@@ -221,6 +247,20 @@ def _write_tflite(generator, kinds: list[str], out: str, options: ExportOptions,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def _write_onnx(generator, out: str, parameters: int) -> tuple[dict, object]:
+    """OUT/generator.onnx, checked: its manifest entry and its upscaler."""
+    from keras_mdsrgan import inference
+    from keras_mdsrgan.export import onnxmodel
+
+    model = onnxmodel.convert(generator)
+    ops = onnxmodel.check_model(model, int(MIN_WEIGHT_FRACTION * parameters * _BYTES_PER_WEIGHT["onnx"]))
+    path = os.path.join(out, "generator.onnx")
+    files.write_text(path, model, mode="wb")
+    entry = {"path": os.path.basename(path), "bytes": len(model), "opset": onnxmodel.OPSET, "ops": ops,
+             **onnxmodel.versions()}
+    return entry, inference.OnnxUpscaler(path, num_threads=PARITY_THREADS)
 
 
 def _folder_bytes(path: str) -> int:
