@@ -20,10 +20,11 @@ from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig,
 PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch
     "srgan": (16, 64, 64, 1024, 16, 96),
     "small": (4, 32, 16, 128, 8, 48),
+    "tiny": (1, 4, 4, 8, 2, 16),  # keeps the scripts runnable inside the tests
 }
 
 
-def make_step(num_pairs: int, mode: str, preset: str):
+def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = False, jit_compile: bool = False):
     """A callable running one training step of a freshly built cohort on a fixed batch."""
     blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
     config = RunConfig(
@@ -31,11 +32,11 @@ def make_step(num_pairs: int, mode: str, preset: str):
         model=ModelConfig(num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks,
                           disc_filters=dfilters, disc_dense=dense),
         loss=LossConfig(mode=mode, vgg_weights="random"),
-        train=TrainConfig())
+        train=TrainConfig(mixed_precision=mixed_precision))
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
-    step = tf.function(cohort.train_step)
+    step = tf.function(cohort.train_step, jit_compile=jit_compile)
 
     def run():
         logs = step((lr, hr))
@@ -53,6 +54,20 @@ def make_reference_step(preset: str):
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
     return lambda: float(reference.step(lr, hr))
+
+
+def patches_per_second(store, lr_patch: int, batch: int, seconds: float) -> float:
+    """How many training patches the tf.data pipeline makes per second, drained for ``seconds``."""
+    from keras_mdsrgan import data
+
+    iterator = iter(data.training_dataset(store, lr_patch, batch, seed=0))
+    for _ in range(5):  # fill the prefetch buffer first
+        next(iterator)
+    batches, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        next(iterator)
+        batches += 1
+    return batches * batch / (time.perf_counter() - start)
 
 
 def machine() -> str:

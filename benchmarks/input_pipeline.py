@@ -9,13 +9,12 @@ training step is timed. Prints the ratio; the target is >= 5 so training never w
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 from absl import app, flags
 
-from common import PRESETS, make_step
+from common import PRESETS, machine, make_step, patches_per_second
 from keras_mdsrgan import data
 
 flags.DEFINE_enum("preset", "srgan", sorted(PRESETS), "Network and batch sizes.")
@@ -33,14 +32,7 @@ def main(argv):
     store = data.build_training_store(FLAGS.train, SCALE, hr_patch)
     print(f"decoded and degraded {len(store)} images in {time.perf_counter() - start:.1f} s")
 
-    iterator = iter(data.training_dataset(store, hr_patch // SCALE, batch, seed=0))
-    for _ in range(5):
-        next(iterator)
-    batches, start = 0, time.perf_counter()
-    while time.perf_counter() - start < FLAGS.seconds:
-        next(iterator)
-        batches += 1
-    produced = batches * batch / (time.perf_counter() - start)
+    produced = patches_per_second(store, hr_patch // SCALE, batch, FLAGS.seconds)
 
     step = make_step(2, "ml", FLAGS.preset)
     for _ in range(2):
@@ -51,7 +43,7 @@ def main(argv):
         step()
         times.append(time.perf_counter() - start)
     consumed = batch / statistics.median(times)
-    print(f"preset {FLAGS.preset}: batch {batch}, HR patch {hr_patch}, x{SCALE}, {os.cpu_count()} CPU cores")
+    print(f"preset {FLAGS.preset}: batch {batch}, HR patch {hr_patch}, x{SCALE}, on {machine()}")
     print(f"  pipeline produces      {produced:10.1f} patches/s")
     print(f"  K=2 ml step consumes   {consumed:10.1f} patches/s")
     print(f"ratio produced / consumed: {produced / consumed:.1f}  (target >= 5)")

@@ -1,0 +1,22 @@
+"""The benchmark scripts still run (on tiny sizes): a lent GPU must find them working."""
+
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_gpu_check_runs_on_a_tiny_preset():
+    result = subprocess.run([sys.executable, "gpu_check.py", "--preset=tiny", "--steps=1", "--pipeline_seconds=0.5"],
+                            cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "cores" in lines[0] and "no GPU" in lines[0]  # the machine is named
+    for name in ("single fp32", "single mixed", "single jit", "K=2 ml fp32"):
+        assert any(line.strip().startswith(name) and "ms/step" in line for line in lines), name
+    ratios = {line.split(":")[0]: float(line.split(":")[1].split()[0]) for line in lines if line.startswith("ratio")}
+    assert set(ratios) == {"ratio mixed / fp32", "ratio jit / fp32", "ratio K=2 ml / (2 x single fp32)"}
+    assert all(value > 0 for value in ratios.values())
+    assert "input pipeline headroom" in lines[-1]
