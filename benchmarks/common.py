@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from keras_mdsrgan import build, distributed  # noqa: E402
+from keras_mdsrgan import build  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
 PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch

@@ -15,16 +15,11 @@ is refused, so no model's scores replace another's.
 
 from __future__ import annotations
 
-import csv
-import glob
-import io
-import os
-import re
 import sys
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, imageio, inference
+from keras_mdsrgan import cli, imageio
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -48,107 +43,24 @@ flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refu
 flags.mark_flags_as_required(["scale", "datasets"])
 
 
-class EvaluationError(UserError, ValueError):
-    """Unusable evaluation input; the message names the file or flag."""
-
-
-def parse_datasets(specs: list[str]) -> dict[str, str]:
-    """``["Set5=HR[:LR]", ...]`` -> ``{"Set5": "HR[:LR]"}``."""
-    datasets = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise EvaluationError(f"--datasets entry {spec!r} is not NAME=HR_DIR[:LR_DIR]")
-        datasets[name] = path
-    return datasets
-
-
-def model_files(run_dir: str | None, models: list[str], model_names: list[str] | None = None) -> dict[str, str]:
-    """Model name -> file: pairK for a run's generator_K.keras, distinct names for --models."""
-    files = {}
-    if run_dir:
-        found = glob.glob(os.path.join(run_dir, "generator_*.keras"))
-        if not found:
-            raise EvaluationError(f"{run_dir}: no generator_K.keras files (has the run finished?)")
-        for path in sorted(found, key=lambda p: int(re.findall(r"\d+", os.path.basename(p))[0])):
-            files["pair" + re.findall(r"\d+", os.path.basename(path))[0]] = path
-    for path in models:
-        if not os.path.exists(path):
-            raise EvaluationError(f"{path}: no such model file")
-    files.update(inference.label_models(models, model_names, taken=("bicubic", *files)))
-    return files
-
-
-def load_upscaler(path: str, scale: int, tile: int | None = None):
-    """A uint8 upscaler from a .keras, SavedModel, .tflite or .onnx generator, checked against ``scale``."""
-    model = inference.load(path)
-    if inference.model_scale(model) != scale:
-        raise EvaluationError(f"{path}: upscales by {inference.model_scale(model)}, not --scale={scale}")
-    return lambda lr: inference.upscale(model, lr, tile=tile)
-
-
-def write_csv(path: str, results: dict) -> None:
-    from keras_mdsrgan import files
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    columns = ["psnr", "ssim", "niqe", "ma", "pi"]
-    writer.writerow(["dataset", "model", "image", *columns])
-    for dataset, per_model in results.items():
-        for model, scores in per_model.items():
-            for image, s in [*scores["per_image"].items(), ("MEAN", scores)]:
-                writer.writerow([dataset, model, image, *(s[c] for c in columns)])
-    files.write_text(path, buffer.getvalue())
-
-
-def run(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_images: bool = False,
-        max_images: int | None = None, verbose: bool = True, ma_model=None) -> dict:
-    """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
-    import keras
-
-    from keras_mdsrgan import data, evaluation, files
-
-    results = {}
-    for dataset, spec in datasets.items():
-        pairs = data.resolve_pairs(spec)[:max_images]
-        bar = keras.utils.Progbar(len(pairs), verbose=1 if verbose else 0, unit_name="image")
-        if verbose:
-            print(f"{dataset}: {len(pairs)} images x {len(upscalers)} models")
-
-        def images():
-            for i, image in enumerate(data.evaluation_images(spec, scale, max_images)):
-                yield image
-                bar.update(i + 1)
-
-        def save(image_name, model, sr):
-            imageio.write_image(os.path.join(out, dataset, model, f"{image_name}.png"), sr)
-
-        results[dataset] = evaluation.evaluate(upscalers, images(), scale, on_image=save if save_images else None,
-                                               ma_model=ma_model)
-    payload = {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model)}
-    files.write_json(os.path.join(out, "results.json"), payload)
-    write_csv(os.path.join(out, "results.csv"), results)
-    return results
-
-
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     cli.quiet_tensorflow()
-    from keras_mdsrgan import evaluation, ma
+    from keras_mdsrgan import evaluation, inference, ma
 
     try:
         imageio.set_max_image_pixels(FLAGS.max_image_pixels)
         ma_model = ma.load_model(FLAGS.ma_model) if FLAGS.ma_model else None
-        datasets = parse_datasets(FLAGS.datasets)
-        files = model_files(FLAGS.run_dir, FLAGS.models, FLAGS.model_names)
+        datasets = evaluation.parse_datasets(FLAGS.datasets)
+        files = evaluation.model_files(FLAGS.run_dir, FLAGS.models, FLAGS.model_names)
         if not files and not FLAGS.bicubic:
-            raise EvaluationError("nothing to evaluate: give --run_dir, --models or --bicubic")
+            raise evaluation.EvaluationError("nothing to evaluate: give --run_dir, --models or --bicubic")
         upscalers = {"bicubic": evaluation.bicubic_upscaler(FLAGS.scale)} if FLAGS.bicubic else {}
         tile = inference.tile_for(FLAGS.tile, FLAGS.scale)
-        upscalers.update({name: load_upscaler(path, FLAGS.scale, tile) for name, path in files.items()})
-        results = run(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images, FLAGS.max_images,
-                      verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
+        upscalers.update({name: evaluation.load_upscaler(path, FLAGS.scale, tile) for name, path in files.items()})
+        results = evaluation.evaluate_datasets(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images,
+                                               FLAGS.max_images, verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

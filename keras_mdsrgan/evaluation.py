@@ -1,13 +1,18 @@
-"""Run generators over whole images and score them against HR: the library side of evaluation."""
+"""Run generators over whole images and score them against HR: the library side of evaluation
+(``evaluate.py`` is its command line: flags in, ``evaluate_datasets`` and a table out)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import os
 from typing import Callable, Iterable
 
 import numpy as np
 
-from keras_mdsrgan import inference, ma, metrics, resize
+from keras_mdsrgan import data, files, imageio, inference, ma, metrics, names, resize
+from keras_mdsrgan.errors import UserError
 
 Upscaler = Callable[[np.ndarray], np.ndarray]  # uint8 LR (H, W, 3) -> uint8 SR (sH, sW, 3)
 
@@ -110,3 +115,84 @@ def markdown_table(results: dict[str, dict[str, dict]]) -> str:
 def _cell(scores: dict) -> str:
     niqe, pi = ("n/a" if scores.get(k) is None else f"{scores[k]:.3f}" for k in ("niqe", "pi"))
     return f"{scores['psnr']:.2f} / {scores['ssim']:.4f} / {niqe} / {pi}"
+
+
+# --------------------------------------------------------------- benchmark sets on disk
+
+
+class EvaluationError(UserError, ValueError):
+    """Unusable evaluation input; the message names the file or flag."""
+
+
+def parse_datasets(specs: list[str]) -> dict[str, str]:
+    """``["Set5=HR[:LR]", ...]`` -> ``{"Set5": "HR[:LR]"}``."""
+    datasets = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise EvaluationError(f"--datasets entry {spec!r} is not NAME=HR_DIR[:LR_DIR]")
+        datasets[name] = path
+    return datasets
+
+
+def model_files(run_dir: str | None, models: list[str], model_names: list[str] | None = None) -> dict[str, str]:
+    """Model name -> file: pairK for a run's generator_K.keras, distinct names for --models."""
+    files = {}
+    if run_dir:
+        files = names.generator_files(run_dir)
+        if not files:
+            raise EvaluationError(f"{run_dir}: no generator_K.keras files (has the run finished?)")
+    for path in models:
+        if not os.path.exists(path):
+            raise EvaluationError(f"{path}: no such model file")
+    files.update(inference.label_models(models, model_names, taken=("bicubic", *files)))
+    return files
+
+
+def load_upscaler(path: str, scale: int, tile: int | None = None):
+    """A uint8 upscaler from a .keras, SavedModel, .tflite or .onnx generator, checked against ``scale``."""
+    model = inference.load(path)
+    if inference.model_scale(model) != scale:
+        raise EvaluationError(f"{path}: upscales by {inference.model_scale(model)}, not --scale={scale}")
+    return lambda lr: inference.upscale(model, lr, tile=tile)
+
+
+def write_csv(path: str, results: dict) -> None:
+    """Per-image and mean scores, one row each: dataset, model, image, psnr, ssim, niqe, ma, pi."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    columns = ["psnr", "ssim", "niqe", "ma", "pi"]
+    writer.writerow(["dataset", "model", "image", *columns])
+    for dataset, per_model in results.items():
+        for model, scores in per_model.items():
+            for image, s in [*scores["per_image"].items(), ("MEAN", scores)]:
+                writer.writerow([dataset, model, image, *(s[c] for c in columns)])
+    files.write_text(path, buffer.getvalue())
+
+
+def evaluate_datasets(scale: int, datasets: dict[str, str], upscalers: dict, out: str, save_images: bool = False,
+                      max_images: int | None = None, verbose: bool = True, ma_model=None) -> dict:
+    """Evaluate every upscaler on every dataset; write results.json / results.csv into ``out``."""
+    import keras
+
+    results = {}
+    for dataset, spec in datasets.items():
+        pairs = data.resolve_pairs(spec)[:max_images]
+        bar = keras.utils.Progbar(len(pairs), verbose=1 if verbose else 0, unit_name="image")
+        if verbose:
+            print(f"{dataset}: {len(pairs)} images x {len(upscalers)} models")
+
+        def images():
+            for i, image in enumerate(data.evaluation_images(spec, scale, max_images)):
+                yield image
+                bar.update(i + 1)
+
+        def save(image_name, model, sr):
+            imageio.write_image(os.path.join(out, dataset, model, f"{image_name}.png"), sr)
+
+        results[dataset] = evaluate(upscalers, images(), scale, on_image=save if save_images else None,
+                                    ma_model=ma_model)
+    payload = {"scale": scale, "results": results, "pi_note": pi_note(ma_model)}
+    files.write_json(os.path.join(out, "results.json"), payload)
+    write_csv(os.path.join(out, "results.csv"), results)
+    return results

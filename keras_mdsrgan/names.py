@@ -6,6 +6,7 @@ import os
 import re
 
 _PAIR = re.compile(r"pair(\d+)")
+_GENERATOR_FILE = re.compile(r"generator_(\d+)\.keras")
 
 
 def pair_name(k: int) -> str:
@@ -17,6 +18,19 @@ def pair_index(name: str) -> int | None:
     """k for ``pairK`` (or a ``pairK/term`` / ``pairK_metric`` log key), else None."""
     match = _PAIR.match(name)
     return int(match.group(1)) if match else None
+
+
+def generator_file(k: int) -> str:
+    """``generator_K.keras``: the file a run saves pair k's generator to."""
+    return f"generator_{k}.keras"
+
+
+def generator_files(run_dir: str) -> dict[str, str]:
+    """``{pairK: path}`` for the generator files in ``run_dir``, in pair order."""
+    found = {int(m.group(1)): os.path.join(run_dir, name)
+             for name in (os.listdir(run_dir) if os.path.isdir(run_dir) else [])
+             if (m := _GENERATOR_FILE.fullmatch(name))}
+    return {pair_name(k): found[k] for k in sorted(found)}
 
 
 def unique_labels(paths: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from keras_mdsrgan import evaluation, files, imageio, ma, names, probe
 def save_generators(generators: list[keras.Model], run_dir: str) -> None:
     """``generator_K.keras`` for every pair, each written atomically."""
     for k, g in enumerate(generators):
-        files.atomic_write(os.path.join(run_dir, f"generator_{k}.keras"), g.save)
+        files.atomic_write(os.path.join(run_dir, names.generator_file(k)), g.save)
 
 
 def final_evaluation(generators: list[keras.Model], scale: int, run_dir: str, val_sets: dict[str, list],

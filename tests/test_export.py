@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from conftest import REPO
-from keras_mdsrgan import data, evaluate, inference
+from keras_mdsrgan import data, evaluation, inference
 from keras_mdsrgan.config import DataConfig, LossConfig, RunConfig
 from keras_mdsrgan.export import exporter, modelcard, onnxmodel, tflite
 from keras_mdsrgan.errors import UserError
@@ -241,9 +241,9 @@ def test_upscale_and_evaluate_take_onnx(exported, trained_generator):
     lr = np.random.default_rng(5).integers(0, 256, (30, 26, 3), dtype=np.uint8)
     tiled = inference.upscale(upscaler, lr, tile=12)
     assert np.abs(tiled.astype(int) - _keras_uint8(trained_generator, lr[None])[0]).max() <= 1
-    assert evaluate.load_upscaler(path, SCALE)(lr).shape == (60, 52, 3)
+    assert evaluation.load_upscaler(path, SCALE)(lr).shape == (60, 52, 3)
     with pytest.raises(UserError, match="upscales by 2, not --scale=4"):
-        evaluate.load_upscaler(path, 4)
+        evaluation.load_upscaler(path, 4)
     broken = exported.parent / "broken.onnx"
     broken.write_bytes(b"not onnx")
     with pytest.raises(UserError, match="broken.onnx: not an ONNX model"):

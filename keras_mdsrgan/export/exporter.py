@@ -79,7 +79,7 @@ def choose_generator(run_dir: str | None, pair: int | None, model: str | None) -
         source = {"run_dir": os.path.abspath(run_dir), "pair": pair, "chosen_by": f"validation PSNR {psnr:.3f} dB"}
     else:
         source = {"run_dir": os.path.abspath(run_dir), "pair": pair, "chosen_by": "--pair"}
-    path = os.path.join(run_dir, f"generator_{pair}.keras")
+    path = os.path.join(run_dir, names.generator_file(pair))
     if not os.path.isfile(path):
         raise ExportInputError(f"{path}: no such generator (has the run finished?)")
     return path, source
