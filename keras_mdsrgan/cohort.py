@@ -145,6 +145,17 @@ class MutualSRGAN(keras.Model):
         self._apply(d_tape, d_total, self.discriminators, self.disc_optimizers)
         return self._logs(g_terms, d_terms)
 
+    def discriminator_step(self, data):
+        """Train only the discriminators, against the generators as they are (inference mode):
+        the discriminator study's step, where generators are frozen."""
+        lr, hr = data
+        fakes = [tf.cast(g(lr, training=False), tf.float32) for g in self.generators]
+        with tf.GradientTape() as tape:
+            d_terms = self.discriminator_terms(self.judge(hr, fakes))
+            d_total = self._total(d_terms, "d_total", self.disc_optimizers)
+        self._apply(tape, d_total, self.discriminators, self.disc_optimizers)
+        return self._logs(d_terms)
+
     def pretrain_step(self, data, pairs=None):
         """SRResNet pre-training of the generators of ``pairs`` (default all) by pixel MSE only."""
         lr, hr = data

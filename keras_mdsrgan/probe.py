@@ -1,8 +1,10 @@
 """A held-out probe of the discriminators: real HR patches against generated ones.
 
 The probe cuts HR patches (the discriminators' input size) on a grid from validation images,
-with their LR patches. Every discriminator then classifies, in inference mode (its batch-norm
-moving statistics), the real patches against three kinds of generated ones:
+with their LR patches. Every discriminator then classifies the real patches against three kinds
+of generated ones, each kind judged as a batch of its own with batch statistics, exactly as the
+discriminator judges during training (its moving statistics, which training never uses and
+which the mutual modes' extra peer passes would shift, are left as they were):
   own      its own generator's SR of the LR patches,
   peers    every other pair's generator's SR (none when K = 1),
   bicubic  MATLAB bicubic of the LR patches, a fixed reference generator that never trains.
@@ -49,7 +51,11 @@ def make_probe(images, scale: int, hr_patch: int, max_patches: int = MAX_PATCHES
 
 
 def _real_probability(discriminator, images: np.ndarray) -> np.ndarray:
-    logits = discriminator(tf.constant(images), training=False)
+    """P(real) of each image, the batch judged as in training; batch-norm moving statistics restored."""
+    saved = [v.numpy() for v in discriminator.non_trainable_variables]
+    logits = discriminator(tf.constant(images), training=True)
+    for variable, value in zip(discriminator.non_trainable_variables, saved):
+        variable.assign(value)
     return tf.sigmoid(tf.cast(logits, tf.float32))[:, 0].numpy()
 
 

@@ -1,5 +1,6 @@
 """The benchmark scripts still run (on tiny sizes): a lent GPU must find them working."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,3 +21,25 @@ def test_gpu_check_runs_on_a_tiny_preset():
     assert set(ratios) == {"ratio mixed / fp32", "ratio jit / fp32", "ratio K=2 ml / (2 x single fp32)"}
     assert all(value > 0 for value in ratios.values())
     assert "input pipeline headroom" in lines[-1]
+
+
+def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
+    from keras_mdsrgan.generators import build_srresnet
+
+    generator = tmp_path / "g.keras"
+    build_srresnet(2, 4, 1).save(generator)
+    out = tmp_path / "study"
+    result = subprocess.run([sys.executable, "discriminator_study.py", f"--generators={generator}", "--scale=2",
+                             "--hr_patch=16", "--batch_size=2", "--disc_filters=4", "--disc_dense=8", "--steps=2",
+                             "--seeds=2", f"--out={out}"],
+                            cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = json.loads((out / "study.json").read_text())
+    assert set(study["runs"]) == {"independent", "control", "ml", "ml_star"}
+    assert set(study["runs"]["ml"]["0"]) == {"all", "own", "peers", "bicubic"}
+    assert len(study["comparisons"]) == 4 * 5
+    assert all(row["p_holm"] >= row["p"] for row in study["comparisons"])
+    # With λ = 0 the control trains exactly as independent: identical scores, seed by seed.
+    assert study["runs"]["control"] == study["runs"]["independent"]
+    assert "| control - independent | auc |" in (out / "study.md").read_text()

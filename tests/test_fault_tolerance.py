@@ -43,7 +43,7 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path)
 
     run_dir = str(tmp_path / "killed")
     kills = 0
-    for delay in (0.0, 0.05, 0.15):  # kill at different moments of the checkpoint cycle
+    for delay in (0.0, 0.1):  # kill at different moments of the checkpoint cycle
         process = start(run_dir)
         before = saved_steps(run_dir)
         deadline = time.time() + 240

@@ -139,10 +139,11 @@ def test_probe_scores_each_kind_of_generated_patch():
     assert sample.hr.shape == (7, 16, 16, 3) and sample.lr.shape == (7, 8, 8, 3)  # 2x3 grid of a, 1 of b
     np.testing.assert_array_equal(sample.hr[1], hr[:16, :16] / np.float32(255))  # b's patch comes second
 
-    def sharpness(images, training=False):  # high-frequency energy: HR noise >> bicubic
-        images = tf.convert_to_tensor(images)
-        energy = tf.reduce_mean(tf.abs(images[:, 1:] - images[:, :-1]), axis=[1, 2, 3])
+    def high_frequency(images):  # a 'discriminator' calling sharp images real: HR noise >> bicubic
+        energy = keras.ops.mean(keras.ops.abs(images[:, 1:] - images[:, :-1]), axis=[1, 2, 3])
         return (energy - 0.1)[:, None] * 100.0
+
+    sharpness = keras.Sequential([keras.layers.Input((16, 16, 3)), keras.layers.Lambda(high_frequency)])
 
     identity = keras.Sequential([keras.layers.Input((None, None, 3)), keras.layers.UpSampling2D(2)])
     scores = probe.discriminator_scores([identity, identity], [sharpness, sharpness], sample)

@@ -1,0 +1,127 @@
+"""Study A of issue #13: does distillation make better discriminators against frozen generators?
+
+No GAN dynamics: the generators are fixed (saved SRResNets, e.g. generator_0.keras of a
+pre-training run; one file serves every pair). For each seed, K = 2 discriminators with the
+same seeded initial weights are trained for --steps steps in each arm:
+  independent   no peer passes, no KL
+  control       mode ml with λ = 0 (peer passes, no KL: the distillation-only control)
+  ml            mutual learning, λ = --distill_weight
+  ml_star       the ensemble target, λ = --distill_weight
+then scored on the held-out probe (probe.py: validation HR patches vs own / peer / bicubic SR
+patches). Per run the two discriminators' scores are averaged; arms are compared over paired
+seeds (mean difference, 95 % CI, Cohen's d_z, paired t-test), Holm-corrected over the whole
+family of comparisons × metrics. Writes OUT/study.json and OUT/study.md.
+
+  python benchmarks/discriminator_study.py --generators=runs/pre/generator_0.keras \\
+      --train=../shared/datasets/train/T91 --val=../shared/datasets/benchmark/Set5/x4/HR \\
+      --scale=4 --seeds=8 --steps=300 --out=runs/study_a
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import tensorflow as tf
+from absl import app, flags
+
+from common import machine
+from keras_mdsrgan import build, data, files, inference, probe, stats
+from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+
+flags.DEFINE_list("generators", None, "Frozen generator .keras files, one per pair or one for all.")
+flags.DEFINE_list("train", ["sample:train"], "Training sets (HR patches and their LR), as for train.")
+flags.DEFINE_string("val", "sample:val", "Validation set the probe is cut from.")
+flags.DEFINE_integer("scale", 4, "Upscaling factor of the generators.")
+flags.DEFINE_integer("hr_patch", 64, "Discriminator input side.")
+flags.DEFINE_integer("batch_size", 16, "Batch size.")
+flags.DEFINE_integer("disc_filters", 32, "Discriminator channels of the first conv.")
+flags.DEFINE_integer("disc_dense", 256, "Discriminator dense units.")
+flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.")
+flags.DEFINE_float("distill_weight", 1.0, "λ of the ml and ml_star arms.")
+flags.DEFINE_integer("steps", 300, "Discriminator steps per run.")
+flags.DEFINE_integer("seeds", 8, "Paired seeds (0 .. seeds-1).")
+flags.DEFINE_string("out", "runs/discriminator_study", "Output folder.")
+flags.mark_flag_as_required("generators")
+FLAGS = flags.FLAGS
+
+ARMS = {"independent": ("independent", 0.0), "control": ("ml", 0.0), "ml": ("ml", None), "ml_star": ("ml_star", None)}
+COMPARISONS = [("control", "independent"), ("ml", "control"), ("ml_star", "control"), ("ml", "ml_star")]
+METRICS = ("auc", "acc", "nll", "ece", "brier")
+PAIRS = 2
+
+
+def run_arm(arm: str, seed: int, generators: list, store, sample: probe.Probe) -> dict:
+    """Train the discriminators of one arm and seed; their probe scores, averaged over the pairs."""
+    mode, weight = ARMS[arm]
+    config = RunConfig(
+        data=DataConfig(scale=FLAGS.scale, hr_patch=FLAGS.hr_patch, batch_size=FLAGS.batch_size),
+        model=ModelConfig(num_pairs=PAIRS, gen_filters=1, gen_blocks=1,  # replaced by the frozen generators
+                          disc_filters=FLAGS.disc_filters, disc_dense=FLAGS.disc_dense),
+        loss=LossConfig(mode=mode, perceptual_weight=0.0,
+                        distill_weight=FLAGS.distill_weight if weight is None else weight),
+        train=TrainConfig(seed=seed, disc_lr=FLAGS.disc_lr))
+    cohort = build.build_cohort(config)  # seeded: every arm starts from the same discriminators
+    cohort.generators = generators
+    batches = iter(data.training_dataset(store, FLAGS.hr_patch // FLAGS.scale, FLAGS.batch_size, seed=seed))
+    step = tf.function(cohort.discriminator_step)
+    for _ in range(FLAGS.steps):
+        step(next(batches))
+    scores = probe.discriminator_scores(generators, cohort.discriminators, sample)
+    return {kind: {m: sum(s[kind][m] for s in scores.values()) / len(scores) for m in METRICS}
+            for kind in next(iter(scores.values()))}
+
+
+def compare(runs: dict) -> list[dict]:
+    """Every comparison × metric (on the whole probe), Holm-corrected over that family."""
+    rows = []
+    for a, b in COMPARISONS:
+        for metric in METRICS:
+            seeds = sorted(set(runs[a]) & set(runs[b]))
+            result = stats.paired_comparison([runs[a][s]["all"][metric] for s in seeds],
+                                             [runs[b][s]["all"][metric] for s in seeds])
+            rows.append({"comparison": f"{a} - {b}", "metric": metric, **result})
+    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
+        row["p_holm"] = adjusted
+    return rows
+
+
+def markdown(runs: dict, rows: list[dict]) -> str:
+    lines = ["| arm | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+    for arm in ARMS:
+        cells = []
+        for metric in METRICS:
+            values = [runs[arm][s]["all"][metric] for s in runs[arm]]
+            mean = sum(values) / len(values)
+            sd = (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
+            cells.append(f"{mean:.4f} ± {sd:.4f}")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines += ["", "| comparison | metric | mean diff [95 % CI] | d_z | p | p (Holm) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['comparison']} | {r['metric']} | {r['mean_diff']:+.4f} [{r['ci_low']:+.4f}, "
+                     f"{r['ci_high']:+.4f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    paths = FLAGS.generators * (PAIRS if len(FLAGS.generators) == 1 else 1)
+    generators = [inference.load(p).model for p in paths]  # KerasUpscaler: the frozen networks
+    store = data.build_training_store(FLAGS.train, FLAGS.scale, FLAGS.hr_patch)
+    sample = probe.make_probe(list(data.evaluation_images(FLAGS.val, FLAGS.scale)), FLAGS.scale, FLAGS.hr_patch)
+    runs, start = {arm: {} for arm in ARMS}, time.time()
+    for seed in range(FLAGS.seeds):
+        for arm in ARMS:
+            runs[arm][seed] = run_arm(arm, seed, generators, store, sample)
+    rows = compare(runs)
+    payload = {"machine": machine(), "seconds": time.time() - start, "flags": FLAGS.flag_values_dict(),
+               "runs": runs, "comparisons": rows}
+    files.write_json(os.path.join(FLAGS.out, "study.json"), payload)
+    table = markdown(runs, rows)
+    files.write_text(os.path.join(FLAGS.out, "study.md"), table)
+    print(f"{FLAGS.seeds} seeds x {len(ARMS)} arms x {FLAGS.steps} steps in {payload['seconds']:.0f} s on {machine()}")
+    print(table)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,38 @@
+"""Paired comparisons over seeds: the statistics of the discriminator study.
+
+Pure functions: a paired t-test with its mean difference, 95 % confidence interval and effect
+size (Cohen's d_z = mean difference / SD of the differences), and Holm's step-down correction
+of a family of p-values (controls the family-wise error rate without assuming independence).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+
+def paired_comparison(a, b, confidence: float = 0.95) -> dict[str, float]:
+    """a − b over paired seeds: mean, CI, d_z, two-sided paired t-test p (needs ≥ 2 pairs)."""
+    diffs = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    if diffs.size < 2:
+        raise ValueError("a paired comparison needs at least 2 pairs")
+    mean, sd = float(diffs.mean()), float(diffs.std(ddof=1))
+    half = stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * sd / math.sqrt(diffs.size)
+    p = float(stats.ttest_rel(a, b).pvalue) if sd > 0 else (1.0 if mean == 0 else 0.0)
+    return {"mean_diff": mean, "ci_low": mean - half, "ci_high": mean + half,
+            "cohens_dz": mean / sd if sd > 0 else math.copysign(math.inf, mean) if mean else 0.0,
+            "p": p, "n": int(diffs.size)}
+
+
+def holm(p_values) -> list[float]:
+    """Holm-adjusted p-values, in the input order (monotone, capped at 1)."""
+    p = np.asarray(p_values, np.float64)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (p.size - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()

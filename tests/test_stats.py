@@ -1,0 +1,27 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from keras_mdsrgan import stats
+
+
+def test_paired_comparison_matches_scipy_and_hand_values():
+    a, b = [0.9, 0.8, 0.85, 0.95, 0.7], [0.8, 0.82, 0.8, 0.9, 0.6]
+    result = stats.paired_comparison(a, b)
+    diffs = np.subtract(a, b)
+    assert result["mean_diff"] == pytest.approx(diffs.mean())
+    assert result["p"] == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue)
+    assert result["cohens_dz"] == pytest.approx(diffs.mean() / diffs.std(ddof=1))
+    half = scipy_stats.t.ppf(0.975, 4) * diffs.std(ddof=1) / math.sqrt(5)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((diffs.mean() - half, diffs.mean() + half))
+    assert result["n"] == 5
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.paired_comparison([1.0], [0.5])
+
+
+def test_holm_by_hand():
+    # sorted 0.01, 0.02, 0.04, 0.30 -> 4*0.01, 3*0.02, max(2*0.04, 0.06), max(1*0.30, 0.08)
+    assert stats.holm([0.04, 0.01, 0.30, 0.02]) == pytest.approx([0.08, 0.04, 0.30, 0.06])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
