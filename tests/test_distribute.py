@@ -13,8 +13,8 @@ from conftest import REPO
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def mirrored_vs_single(mode):
-    result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "helpers", "mirrored_vs_single.py"), mode],
+def mirrored_vs_single():
+    result = subprocess.run([sys.executable, os.path.join(REPO, "tests", "helpers", "mirrored_vs_single.py")],
                             capture_output=True, text=True, timeout=300, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -24,12 +24,12 @@ def test_mirrored_two_replicas_match_single_device_with_sync_batchnorm():
     """Same global batch of 4, 3 `ml` steps. Losses agree to float precision. Weights are compared
     absolutely: conv biases that feed BatchNorm have zero true gradient, and Adam turns their
     float-noise gradients into steps of up to lr (1e-4) each, so 2·lr·steps bounds them."""
-    synced = mirrored_vs_single("sync")
-    assert synced["replicas"] == 2
+    measured = mirrored_vs_single()
+    synced, plain = measured["sync"], measured["plain"]
+    assert measured["replicas"] == 2
     assert synced["loss_rel_diff"] < 1e-4
     assert synced["weight_abs_diff"] < 2 * 1e-4 * 3
     # Per-replica batch statistics (2 images each) visibly change the result: sync BN is what matters.
-    plain = mirrored_vs_single("plain")
     assert plain["loss_rel_diff"] > 10 * synced["loss_rel_diff"]
 
 

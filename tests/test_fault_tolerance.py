@@ -9,6 +9,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import keras_mdsrgan.layers  # noqa: F401  (registers PixelShuffle for loading)
@@ -37,10 +38,16 @@ def final_weights(run_dir):
             for w in keras.saving.load_model(os.path.join(run_dir, f"generator_{k}.keras"), compile=False).get_weights()]
 
 
-def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path):
-    reference = start(tmp_path / "reference")
-    assert reference.wait(timeout=300) == 0, reference.stderr.read()[-2000:]
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """One uninterrupted run (with a Ma model, so validation logs PI): shared by the tests below."""
+    run_dir = tmp_path_factory.mktemp("reference")
+    process = start(run_dir, f"--ma_model={os.path.join(REPO, 'tests', 'reference', 'ma_test_model.mat')}")
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    return run_dir
 
+
+def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
     run_dir = str(tmp_path / "killed")
     kills = 0
     for delay in (0.0, 0.1):  # kill at different moments of the checkpoint cycle
@@ -66,22 +73,20 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path)
     assert resumed_from < 20 and f"resuming after step {resumed_from}" in out
     assert saved_steps(run_dir) == 20
     assert not glob.glob(os.path.join(run_dir, "**", ".tmp-*"), recursive=True)
-    for a, b in zip(final_weights(tmp_path / "reference"), final_weights(run_dir)):
+    for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
         np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
 
 
-def test_tensorboard_has_the_promised_tags(tmp_path):
-    process = start(tmp_path / "tb", f"--ma_model={os.path.join(REPO, 'tests', 'reference', 'ma_test_model.mat')}")
-    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+def test_tensorboard_has_the_promised_tags(reference_run):
     tags = set()
-    for path in glob.glob(str(tmp_path / "tb" / "tensorboard" / "events.*")):
+    for path in glob.glob(str(reference_run / "tensorboard" / "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
     for pair in ("pair0", "pair1"):
         for term in ("g_pixel", "g_adversarial", "g_total", "d_adversarial", "d_distill_kl", "d_total",
                      "d_real_prob", "d_fake_prob"):
             assert f"{pair}/{term}" in tags
-        assert {f"val/{pair}_psnr", f"val/{pair}_niqe", f"val/{pair}_pi"} <= tags
+        assert {f"val/{pair}_psnr", f"val/{pair}_niqe", f"val/{pair}_pi", f"val/{pair}_d_auc"} <= tags
     assert {"pair0/pretrain_mse", "lr/pretrain", "lr/generator", "lr/discriminator", "val/lr_bicubic_sr_hr"} <= tags
 
 

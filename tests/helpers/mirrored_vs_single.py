@@ -1,9 +1,12 @@
-"""Run a few `ml` steps on one device and under MirroredStrategy over 2 logical CPUs.
+"""Run a few `ml` steps on one device and under MirroredStrategy over 2 logical CPUs, with
+synchronized and with per-replica batch norm.
 
-Prints one JSON line: the largest relative difference of the logged losses and the largest
-absolute difference of any weight. Runs in its
+Prints one JSON line: for "sync" and "plain", the largest relative difference of the logged
+losses from the one-device run and the largest absolute difference of any weight. Runs in its
 own process because logical devices must be configured before TensorFlow starts.
 """
+
+import dataclasses
 
 import json
 import os
@@ -22,10 +25,9 @@ import numpy as np  # noqa: E402
 from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
-SYNC = sys.argv[1] == "sync"
 CONFIG = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=4),
                    model=ModelConfig(num_pairs=2, gen_filters=8, gen_blocks=1, disc_filters=4, disc_dense=16,
-                                     sync_batchnorm=SYNC),
+                                     sync_batchnorm=True),
                    loss=LossConfig(mode="ml", pixel_weight=1.0, perceptual_weight=0.0),
                    train=TrainConfig(seed=3))
 rng = np.random.default_rng(0)
@@ -33,9 +35,9 @@ HR = rng.random((4, 16, 16, 3), dtype=np.float32)
 LR = HR.reshape(4, 8, 2, 8, 2, 3).mean(axis=(2, 4))
 
 
-def train(strategy, steps=3):
+def train(strategy, config=CONFIG, steps=3):
     with strategy.scope():
-        cohort = build.build_cohort(CONFIG)
+        cohort = build.build_cohort(config)
     dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((LR, HR)).repeat())
     step = distributed.step_function(strategy, cohort.train_step)
     iterator = iter(dataset)
@@ -44,8 +46,14 @@ def train(strategy, steps=3):
     return logs, weights
 
 
-single_logs, single_weights = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
-mirrored_logs, mirrored_weights = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
-loss_diff = max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-3) for a, b in zip(single_logs, mirrored_logs) for k in a)
-weight_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(single_weights, mirrored_weights))
-print(json.dumps({"loss_rel_diff": loss_diff, "weight_abs_diff": weight_diff, "replicas": 2}))
+def differences(reference, other):
+    (logs_a, weights_a), (logs_b, weights_b) = reference, other
+    return {"loss_rel_diff": max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-3) for a, b in zip(logs_a, logs_b) for k in a),
+            "weight_abs_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(weights_a, weights_b))}
+
+
+single = train(tf.distribute.OneDeviceStrategy("/cpu:0"))  # on one device sync and plain BN are the same
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+plain = dataclasses.replace(CONFIG, model=dataclasses.replace(CONFIG.model, sync_batchnorm=False))
+print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "sync": differences(single, train(mirrored)),
+                  "plain": differences(single, train(mirrored, plain))}))
