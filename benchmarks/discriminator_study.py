@@ -10,7 +10,9 @@ same seeded initial weights are trained for --steps steps in each arm:
 then scored on the held-out probe (probe.py: validation HR patches vs own / peer / bicubic SR
 patches). Per run the two discriminators' scores are averaged; arms are compared over paired
 seeds (mean difference, 95 % CI, Cohen's d_z, paired t-test), Holm-corrected over the whole
-family of comparisons × metrics. Writes OUT/study.json and OUT/study.md.
+family of comparisons × metrics. Writes OUT/study.json, OUT/study.md and OUT/study.png.
+Resumable: every finished (arm, seed) run is kept in OUT/runs/ and skipped when the command
+is run again with the same settings (other settings are refused, not mixed in).
 
   python benchmarks/discriminator_study.py --generators=runs/pre/generator_0.keras \\
       --train=../shared/datasets/train/T91 --val=../shared/datasets/benchmark/Set5/x4/HR \\
@@ -19,6 +21,7 @@ family of comparisons × metrics. Writes OUT/study.json and OUT/study.md.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -40,7 +43,7 @@ flags.DEFINE_integer("disc_dense", 256, "Discriminator dense units.")
 flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.")
 flags.DEFINE_float("distill_weight", 1.0, "λ of the ml and ml_star arms.")
 flags.DEFINE_integer("steps", 300, "Discriminator steps per run.")
-flags.DEFINE_integer("seeds", 8, "Paired seeds (0 .. seeds-1).")
+flags.DEFINE_integer("seeds", 8, "Paired seeds (0 .. seeds-1).", lower_bound=2)
 flags.DEFINE_string("out", "runs/discriminator_study", "Output folder.")
 flags.mark_flag_as_required("generators")
 FLAGS = flags.FLAGS
@@ -70,6 +73,64 @@ def run_arm(arm: str, seed: int, generators: list, store, sample: probe.Probe) -
     scores = probe.discriminator_scores(generators, cohort.discriminators, sample)
     return {kind: {m: sum(s[kind][m] for s in scores.values()) / len(scores) for m in METRICS}
             for kind in next(iter(scores.values()))}
+
+
+SETTINGS = ("generators", "train", "val", "scale", "hr_patch", "batch_size", "disc_filters", "disc_dense",
+            "disc_lr", "distill_weight", "steps")
+
+
+def settings() -> dict:
+    """The flags a finished run depends on (--seeds and --out only say how many and where)."""
+    return {name: FLAGS[name].value for name in SETTINGS}
+
+
+def load_or_run(arm: str, seed: int, run, folder: str) -> dict:
+    """The scores of (arm, seed): from OUT/runs/ when finished before, else ``run()`` saved there."""
+    path = os.path.join(folder, f"{arm}_seed{seed}.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)["scores"]
+    started = time.time()
+    scores = run()
+    files.write_json(path, {"arm": arm, "seed": seed, "seconds": time.time() - started, "scores": scores})
+    print(f"{arm} seed {seed}: AUC {scores['all']['auc']:.4f} in {time.time() - started:.0f} s", flush=True)
+    return scores
+
+
+def check_settings(out: str) -> None:
+    """Refuse to mix runs made with other settings into OUT."""
+    path = os.path.join(out, "settings.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            before = json.load(f)
+        changed = sorted(k for k in SETTINGS if before.get(k) != settings()[k])
+        if changed:
+            raise SystemExit(f"error: {out} holds runs made with other --{', --'.join(changed)}; "
+                             "use another --out")
+    else:
+        files.write_json(path, settings())
+
+
+def plot(runs: dict, path: str) -> None:
+    """Each metric per arm, one line per seed (the pairing the tests use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 3.2))
+    arms = list(ARMS)
+    for axis, metric in zip(axes, METRICS):
+        for seed in sorted(runs[arms[0]], key=int):
+            axis.plot(range(len(arms)), [runs[a][seed]["all"][metric] for a in arms], color="0.6", lw=0.8)
+        axis.plot(range(len(arms)), [sum(runs[a][s]["all"][metric] for s in runs[a]) / len(runs[a]) for a in arms],
+                  "ko-", lw=2, label="mean")
+        axis.set_xticks(range(len(arms)), arms, rotation=30)
+        axis.set_title(metric.upper())
+    axes[0].legend()
+    figure.tight_layout()
+    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    plt.close(figure)
 
 
 def compare(runs: dict) -> list[dict]:
@@ -103,8 +164,14 @@ def markdown(runs: dict, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _seconds(out: str, arm: str, seed: int) -> float:
+    with open(os.path.join(out, "runs", f"{arm}_seed{seed}.json")) as f:
+        return json.load(f)["seconds"]
+
+
 def main(argv):
     del argv
+    check_settings(FLAGS.out)
     paths = FLAGS.generators * (PAIRS if len(FLAGS.generators) == 1 else 1)
     generators = [inference.load(p).model for p in paths]  # KerasUpscaler: the frozen networks
     store = data.build_training_store(FLAGS.train, FLAGS.scale, FLAGS.hr_patch)
@@ -112,14 +179,18 @@ def main(argv):
     runs, start = {arm: {} for arm in ARMS}, time.time()
     for seed in range(FLAGS.seeds):
         for arm in ARMS:
-            runs[arm][seed] = run_arm(arm, seed, generators, store, sample)
+            runs[arm][str(seed)] = load_or_run(arm, seed, lambda: run_arm(arm, seed, generators, store, sample),
+                                               os.path.join(FLAGS.out, "runs"))
     rows = compare(runs)
-    payload = {"machine": machine(), "seconds": time.time() - start, "flags": FLAGS.flag_values_dict(),
+    seconds = {f"{arm}_seed{seed}": _seconds(FLAGS.out, arm, seed) for arm in ARMS for seed in range(FLAGS.seeds)}
+    payload = {"machine": machine(), "seconds": seconds, "settings": settings(), "seeds": FLAGS.seeds,
                "runs": runs, "comparisons": rows}
     files.write_json(os.path.join(FLAGS.out, "study.json"), payload)
     table = markdown(runs, rows)
     files.write_text(os.path.join(FLAGS.out, "study.md"), table)
-    print(f"{FLAGS.seeds} seeds x {len(ARMS)} arms x {FLAGS.steps} steps in {payload['seconds']:.0f} s on {machine()}")
+    plot(runs, os.path.join(FLAGS.out, "study.png"))
+    print(f"{FLAGS.seeds} seeds x {len(ARMS)} arms x {FLAGS.steps} steps: {sum(seconds.values()):.0f} s of runs "
+          f"({time.time() - start:.0f} s this time) on {machine()}")
     print(table)
 
 

@@ -13,7 +13,9 @@ def quiet_tensorflow() -> None:
 
     TF 2.21 writes oneDNN / CUDA notices to stderr from C++ before its log settings apply
     (``TF_CPP_MIN_LOG_LEVEL`` does not stop them), which buries our one-line errors; they are
-    captured and shown only if the import fails. Later warnings still show.
+    captured and shown only if the import fails. Later warnings still show. TensorFlow's own
+    INFO messages through absl (e.g. a "Sharding callback duration" line at every checkpoint)
+    are hidden at the default --verbosity=0; --verbosity=1 shows them.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
@@ -33,3 +35,12 @@ def quiet_tensorflow() -> None:
             os.dup2(saved, 2)
             os.close(saved)
     tf.get_logger().setLevel(logging.WARNING)
+    absl_logger = logging.getLogger("absl")
+    if absl_logger.getEffectiveLevel() == logging.INFO:
+        absl_logger.setLevel(logging.WARNING)
+
+
+def user_error(err: Exception) -> int:
+    """Report a ``UserError`` as one ``error:`` line on stderr; the exit status it ends with."""
+    print(f"error: {err}", file=sys.stderr)
+    return 2

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
 
 from absl import app, flags
 
+from keras_mdsrgan import cli
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -85,8 +85,7 @@ def main(argv: list[str]) -> int:
         methods = {label: [load_results(p) for p in arg.split(",")] for label, arg in zip(labels, runs)}
         print(paper_table(methods))
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     return 0
 
 

@@ -15,7 +15,6 @@ is refused, so no model's scores replace another's.
 
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
@@ -62,8 +61,7 @@ def main(argv: list[str]) -> int:
         results = evaluation.evaluate_datasets(FLAGS.scale, datasets, upscalers, FLAGS.out, FLAGS.save_images,
                                                FLAGS.max_images, verbose=FLAGS.verbosity >= 0, ma_model=ma_model)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     print(f"\n{evaluation.markdown_table(results)}\n")
     if evaluation.pi_note(ma_model):
         print(evaluation.pi_note(ma_model))

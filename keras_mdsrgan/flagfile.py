@@ -11,10 +11,10 @@ relative to the directory the training runs in.
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app
 
+from keras_mdsrgan import cli
 from keras_mdsrgan.errors import UserError
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -45,8 +45,7 @@ def main(argv: list[str]) -> int:
     try:
         print(path(argv[1]) if len(argv) == 2 else "\n".join(names()))
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     return 0
 
 

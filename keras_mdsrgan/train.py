@@ -8,7 +8,6 @@ absl's --verbosity sets the console: -1 hides the progress bar and info messages
 
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 
@@ -129,8 +128,7 @@ def main(argv: list[str]) -> int:
     try:
         results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart, flagfile=flagfile_text())
     except UserError as err:  # bad settings, files or data; a bug keeps its traceback
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     if results:  # only the chief evaluates
         print(f"\nrun directory: {FLAGS.run_dir}\n{evaluation.markdown_table(results)}")
     return 0

@@ -65,8 +65,7 @@ def main(argv: list[str]) -> int:
         upscaler = inference.load(FLAGS.model)
         scale = inference.model_scale(upscaler)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     tile = inference.tile_for(FLAGS.tile, scale)
     bar = keras.utils.Progbar(len(jobs), unit_name="image") if len(jobs) > 1 and FLAGS.verbosity >= 0 else None
     failed = []

@@ -28,7 +28,7 @@ class Validator:
                 outputs = [upscale(lr) for _, lr, _, _ in self.images]
                 scores = evaluation.summarize({name: evaluation.score_image(hr, sr, self.scale, grey, self.ma_model)
                                                for (name, _, hr, grey), sr in zip(self.images, outputs)})
-                for key in ("psnr", "niqe", "pi"):
+                for key in ("psnr", "ssim", "niqe", "pi"):
                     if scores[key] is not None:  # NIQE / PI: images large enough (PI: a Ma model given)
                         tf.summary.scalar(f"val/{names.pair_name(k)}_{key}", scores[key])
                 grid.append(outputs[0])

@@ -29,13 +29,21 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
     generator = tmp_path / "g.keras"
     build_srresnet(2, 4, 1).save(generator)
     out = tmp_path / "study"
-    result = subprocess.run([sys.executable, "discriminator_study.py", f"--generators={generator}", "--scale=2",
-                             "--hr_patch=16", "--batch_size=2", "--disc_filters=4", "--disc_dense=8", "--steps=2",
-                             "--seeds=2", f"--out={out}"],
-                            cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-3000:]
+
+    def run_study():
+        result = subprocess.run([sys.executable, "discriminator_study.py", f"--generators={generator}", "--scale=2",
+                                 "--hr_patch=16", "--batch_size=2", "--disc_filters=4", "--disc_dense=8",
+                                 "--steps=2", "--seeds=2", f"--out={out}"],
+                                cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    assert "control seed 1: AUC" in run_study()
+    first = json.loads((out / "study.json").read_text())
+    assert "AUC" not in run_study()  # run again: every finished run is kept, none trains
     study = json.loads((out / "study.json").read_text())
+    assert study["runs"] == first["runs"] and (out / "study.png").stat().st_size > 0
     assert set(study["runs"]) == {"independent", "control", "ml", "ml_star"}
     assert set(study["runs"]["ml"]["0"]) == {"all", "own", "peers", "bicubic"}
     assert len(study["comparisons"]) == 4 * 5

@@ -86,7 +86,7 @@ def test_tensorboard_has_the_promised_tags(reference_run):
         for term in ("g_pixel", "g_adversarial", "g_total", "d_adversarial", "d_distill_kl", "d_total",
                      "d_real_prob", "d_fake_prob"):
             assert f"{pair}/{term}" in tags
-        assert {f"val/{pair}_psnr", f"val/{pair}_niqe", f"val/{pair}_pi", f"val/{pair}_d_auc"} <= tags
+        assert {f"val/{pair}_psnr", f"val/{pair}_ssim", f"val/{pair}_niqe", f"val/{pair}_pi", f"val/{pair}_d_auc"} <= tags
     assert {"pair0/pretrain_mse", "lr/pretrain", "lr/generator", "lr/discriminator", "val/lr_bicubic_sr_hr"} <= tags
 
 

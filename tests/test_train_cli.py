@@ -57,6 +57,23 @@ def test_flagfiles_parse_into_valid_configs(name):
         assert all(spec.startswith("sample:") for spec in config.data.train + config.data.val)
 
 
+def test_tensorflow_info_messages_stay_off_the_console(caplog):
+    from absl import logging as absl_logging
+
+    from keras_mdsrgan import cli
+
+    before = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.INFO)  # what absl makes of the default --verbosity=0
+    try:
+        cli.quiet_tensorflow()
+        absl_logging.info("Sharding callback duration: 9 microseconds")  # as TF's checkpoint saver logs
+        absl_logging.warning("a warning still shows")
+    finally:
+        absl_logging.set_verbosity(before)
+    shown = [record.getMessage() for record in caplog.records]
+    assert shown == ["a warning still shows"]
+
+
 def test_unknown_flag_gets_absl_error_without_traceback():
     result = run_cli("--flagfile=flags/quickstart.cfg", "--no_such_flag=1")
     assert result.returncode != 0

@@ -14,7 +14,6 @@ The work is done by ``keras_mdsrgan.export.exporter``; this module only reads th
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
 
@@ -76,8 +75,7 @@ def main(argv: list[str]) -> int:
         path, source = choose_generator(FLAGS.run_dir, FLAGS.pair, FLAGS.model)
         manifest = export_generator(path, source, FLAGS.out, options)
     except UserError as err:  # bad input or settings: one line; anything else is a bug (traceback)
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.user_error(err)
     print_report(path, manifest)
     return 0
 
