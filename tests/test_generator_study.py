@@ -1,0 +1,54 @@
+"""Study B (benchmarks/generator_study.py) runs, reports and resumes, on tiny networks and sample data."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+TINY = ["--train=sample:train", "--val_max_images=1", "--hr_patch=16", "--batch_size=2", "--num_pairs=2",
+        "--gen_filters=4", "--gen_blocks=1", "--disc_filters=4", "--disc_dense=8", "--perceptual_weight=0",
+        "--pixel_weight=1"]
+
+
+def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
+    from keras_mdsrgan.generators import build_srresnet
+
+    start, flagfile, out = tmp_path / "start.keras", tmp_path / "tiny.cfg", tmp_path / "study"
+    build_srresnet(2, 4, 1).save(start)
+    flagfile.write_text("\n".join(TINY) + "\n")
+    command = [sys.executable, "generator_study.py", f"--start={start}", f"--flagfile_base={flagfile}", "--scale=2",
+               "--val=sample:val", "--val_max_images=1", "--gan_steps=4", "--val_every=2", "--endpoint_validations=2",
+               "--seeds=2", "--arms=adv0,ml", f"--shared={tmp_path / 'no_shared'}", f"--out={out}"]
+
+    def run_study(*extra):
+        result = subprocess.run(command + list(extra), cwd=os.path.join(REPO, "benchmarks"), capture_output=True,
+                                text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        return result
+
+    first = run_study()
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.stdout.count("keras_mdsrgan.train") == 4 and "keras_mdsrgan.evaluate" in first.stdout
+    study = json.loads((out / "study.json").read_text())
+    assert {arm: sorted(seeds) for arm, seeds in study["runs"].items()} == {"adv0": ["0", "1"], "ml": ["0", "1"]}
+    for seeds in study["runs"].values():
+        for run in seeds.values():
+            assert {"psnr", "ssim", "d_auc", "d_ece"} <= set(run["endpoint"])
+            assert sorted(run["curves"]["psnr"], key=int) == ["2", "4"]  # a validation every 2 of 4 steps
+            assert {"psnr", "d_auc"} <= set(run["final"]["sample_val"])
+    assert set(study["start_eval"]["sample_val"]) == {"start", "bicubic"}
+    rows = {(r["comparison"], r["metric"]): r for r in study["comparisons"]}
+    assert ("ml - adv0", "psnr") in rows and all(r["p_holm"] >= r["p"] for r in rows.values())
+    assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
+    assert "| ml - adv0 | psnr |" in (out / "study.md").read_text()
+
+    timings = {p: p.read_text() for p in out.glob("runs/*/train_time.json")}
+    again = run_study()  # everything finished: nothing trains, the report is rewritten
+    assert again.returncode == 0 and "keras_mdsrgan" not in again.stdout, again.stdout[-3000:]
+    assert {p: p.read_text() for p in out.glob("runs/*/train_time.json")} == timings and len(timings) == 4
+    assert json.loads((out / "study.json").read_text())["runs"] == study["runs"]
+
+    refused = run_study("--adversarial_weight=1e-2")  # other settings are not mixed into OUT
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("error:")
+    assert "--adversarial_weight" in refused.stderr
