@@ -30,18 +30,18 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
     keras.mixed_precision.set_global_policy(previous_policy)
     cohort = MutualSRGAN(generators, discriminators, l, vgg)
     cohort.compile(
-        gen_optimizers=[adam(t.gen_lr, t) for _ in generators],
-        disc_optimizers=[adam(t.disc_lr, t) for _ in discriminators],
-        pretrain_optimizers=[adam(t.pretrain_lr, t, decay=False) for _ in generators])
+        gen_optimizers=[adam(t.gen_lr, t.lr_decay_steps, t) for _ in generators],
+        disc_optimizers=[adam(t.disc_lr, t.lr_decay_steps, t) for _ in discriminators],
+        pretrain_optimizers=[adam(t.pretrain_lr, t.pretrain_lr_decay_steps, t) for _ in generators])
     return cohort
 
 
-def adam(lr: float, t: TrainConfig, decay: bool = True) -> keras.optimizers.Optimizer:
-    """Adam with the step decay of the config; with dynamic loss scaling under mixed precision."""
+def adam(lr: float, decay_steps: int, t: TrainConfig) -> keras.optimizers.Optimizer:
+    """Adam at ``lr``, times ``t.lr_decay_factor`` after ``decay_steps`` of its own steps (0: never);
+    with dynamic loss scaling under mixed precision."""
     schedule = lr
-    if decay and t.lr_decay_steps:
-        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-            [t.lr_decay_steps], [lr, lr * t.lr_decay_factor])
+    if decay_steps:
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay([decay_steps], [lr, lr * t.lr_decay_factor])
     optimizer = keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
     return keras.optimizers.LossScaleOptimizer(optimizer) if t.mixed_precision else optimizer
 

@@ -107,6 +107,7 @@ class TrainConfig:
     gen_lr: float = 1e-4
     disc_lr: float = 1e-4
     lr_decay_steps: int = 0  # GAN steps after which both GAN learning rates are multiplied
+    pretrain_lr_decay_steps: int = 0  # pre-training steps after which its learning rate is multiplied
     lr_decay_factor: float = 0.1
     adam_beta1: float = 0.9
     checkpoint_every: int = 500

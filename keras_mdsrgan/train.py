@@ -73,6 +73,8 @@ flags.DEFINE_float("gen_lr", T.gen_lr, "Adam learning rate of the generators (GA
 flags.DEFINE_float("disc_lr", T.disc_lr, "Adam learning rate of the discriminators.", lower_bound=0)
 flags.DEFINE_integer("lr_decay_steps", T.lr_decay_steps, "GAN steps after which GAN learning rates are multiplied "
                      "by --lr_decay_factor (0: never).", lower_bound=0)
+flags.DEFINE_integer("pretrain_lr_decay_steps", T.pretrain_lr_decay_steps, "Pre-training steps after which "
+                     "its learning rate is multiplied by --lr_decay_factor (0: never).", lower_bound=0)
 flags.DEFINE_float("lr_decay_factor", T.lr_decay_factor, "Learning-rate factor after --lr_decay_steps.", lower_bound=0)
 flags.DEFINE_float("adam_beta1", T.adam_beta1, "Adam β1.", lower_bound=0, upper_bound=1)
 flags.DEFINE_integer("seed", T.seed, "Seed of weight initialisation.")
@@ -103,6 +105,7 @@ def config_from_flags() -> RunConfig:
                           shared_pretrain=f.shared_pretrain, init_generator=f.init_generator or None,
                           pretrain_lr=f.pretrain_lr,
                           gen_lr=f.gen_lr, disc_lr=f.disc_lr, lr_decay_steps=f.lr_decay_steps,
+                          pretrain_lr_decay_steps=f.pretrain_lr_decay_steps,
                           lr_decay_factor=f.lr_decay_factor, adam_beta1=f.adam_beta1,
                           checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
                           log_every=f.log_every, val_every=f.val_every,

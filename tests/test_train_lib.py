@@ -27,6 +27,26 @@ def test_mixed_precision_cohort_trains_with_loss_scaling():
     assert any(not np.array_equal(a, b) for a, b in zip(before, cohort.generators[1].get_weights()))
 
 
+def test_each_stage_decays_its_learning_rate_after_its_own_steps():
+    """--pretrain_lr_decay_steps counts pre-training steps, --lr_decay_steps GAN steps."""
+    config = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=2),
+                       model=ModelConfig(gen_filters=4, gen_blocks=1, disc_filters=4, disc_dense=8),
+                       loss=LossConfig(perceptual_weight=0.0),
+                       train=TrainConfig(pretrain_lr=1e-3, pretrain_lr_decay_steps=5, gen_lr=2e-4, disc_lr=3e-4,
+                                         lr_decay_steps=8, lr_decay_factor=0.1))
+    cohort = build.build_cohort(config)
+
+    def rates(iterations):
+        for optimizer in (cohort.pretrain_optimizers[0], cohort.gen_optimizers[0], cohort.disc_optimizers[0]):
+            optimizer.iterations.assign(iterations)
+        return [float(o.learning_rate) for o in (cohort.pretrain_optimizers[0], cohort.gen_optimizers[0],
+                                                 cohort.disc_optimizers[0])]
+
+    assert rates(0) == pytest.approx([1e-3, 2e-4, 3e-4])
+    assert rates(6) == pytest.approx([1e-4, 2e-4, 3e-4])
+    assert rates(9) == pytest.approx([1e-4, 2e-5, 3e-5])
+
+
 def test_chief_detection_without_a_cluster():
     assert distributed.is_chief(tf.distribute.get_strategy())
 
