@@ -1,0 +1,84 @@
+"""Issue #13's discriminator study in one resumable command, at x4 on ../shared (T91 + BSD200).
+
+  start  the start generator: SRResNet MSE pre-training with flags/repro_x4.cfg (one pair,
+         8 blocks x 32 channels, 64² HR patches, batch 16, Adam 1e-3): 2000 steps, then 6000
+         more from that generator (fresh Adam state); OUT/pretrain_2/generator_0.keras
+  a      Study A (discriminator_study.py): K = 2 discriminators against that generator, frozen
+         (every pair the same, as at the start of a GAN stage), 8 paired seeds x 4 arms x 100
+         steps, scored on a probe cut from Set14
+  b      Study B (generator_study.py): GAN stages from it, 5 paired seeds x 4 arms x 1000 steps,
+         validated on Set5 and Set14
+
+Each part skips what is finished and resumes what was interrupted, so the command can be run
+again after a stop until it completes; every run's wall time is recorded beside it.
+
+  python benchmarks/study.py [--parts=start,a,b] [--out=runs/study]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
+PARTS = ("start", "a", "b")
+
+flags.DEFINE_list("parts", list(PARTS), f"Parts to run, of {', '.join(PARTS)}.")
+flags.DEFINE_string("out", os.path.join(ROOT, "runs", "study"), "Folder of every run (not committed).")
+flags.register_validator("parts", lambda parts: set(parts) <= set(PARTS), f"--parts must be among {', '.join(PARTS)}")
+FLAGS = flags.FLAGS
+
+PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous one's generator
+    ("pretrain_1", ["--pretrain_steps=2000"]),
+    ("pretrain_2", ["--pretrain_steps=6000", "--init_generator={out}/pretrain_1/generator_0.keras"]),
+]
+
+
+def run(command: list[str], log: str) -> None:
+    """Run ``command`` in the repository root, appending its output to ``log``; stop on failure."""
+    print("$ " + " ".join(command), flush=True)
+    started = time.time()
+    with open(log, "a") as f:
+        code = subprocess.call([sys.executable, *command], cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    if code:
+        sys.exit(f"failed with exit code {code}; see {log}")
+    print(f"  {time.time() - started:.0f} s", flush=True)
+
+
+def start_generator() -> str:
+    """The pre-training chain (each stage skipped once its generator exists); the final generator."""
+    for name, extra in PRETRAIN:
+        folder = os.path.join(FLAGS.out, name)
+        if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
+            run(["-m", "keras_mdsrgan.train", "--flagfile=flags/repro_x4.cfg", "--num_pairs=1", "--mode=independent",
+                 "--gan_steps=0", "--pretrain_lr=1e-3", "--val_every=1000", "--checkpoint_every=500",
+                 "--verbosity=-1", f"--run_dir={folder}", *(e.format(out=FLAGS.out) for e in extra)],
+                os.path.join(ROOT, folder + ".log"))
+    return os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+
+
+def main(argv):
+    del argv
+    FLAGS.out = os.path.relpath(os.path.abspath(FLAGS.out), ROOT)  # the runs' settings record these paths
+    os.makedirs(os.path.join(ROOT, FLAGS.out), exist_ok=True)
+    if not os.path.isdir(os.path.join(ROOT, SHARED)):
+        sys.exit(f"{SHARED}: the shared datasets are needed beside the repository (T91, BSD200, Set5, Set14)")
+    generator = (start_generator() if "start" in FLAGS.parts
+                 else os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras"))
+    if "a" in FLAGS.parts:
+        run(["benchmarks/discriminator_study.py", f"--generators={generator}", "--scale=4",
+             f"--train={SHARED}/train/T91,{SHARED}/train/BSD200",
+             f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
+             "--seeds=8", "--steps=100", f"--out={FLAGS.out}/a"], os.path.join(ROOT, FLAGS.out, "a.log"))
+    if "b" in FLAGS.parts:
+        run(["benchmarks/generator_study.py", f"--start={generator}", f"--out={FLAGS.out}/b"],
+            os.path.join(ROOT, FLAGS.out, "b.log"))
+
+
+if __name__ == "__main__":
+    app.run(main)
