@@ -9,8 +9,9 @@ same seeded initial weights are trained for --steps steps in each arm:
   ml_star       the ensemble target, λ = --distill_weight
 then scored on the held-out probe (probe.py: validation HR patches vs own / peer / bicubic SR
 patches). Per run the two discriminators' scores are averaged; arms are compared over paired
-seeds (mean difference, 95 % CI, Cohen's d_z, paired t-test), Holm-corrected over the whole
-family of comparisons × metrics. Writes OUT/study.json, OUT/study.md and OUT/study.png.
+seeds (mean difference, 95 % CI, Cohen's d_z, paired t-test, the seeds a paired t-test would
+need for 80 % power at the observed d_z), Holm-corrected over the whole family of comparisons
+× metrics. Writes OUT/study.json, OUT/study.md and OUT/study.png.
 Resumable: every finished (arm, seed) run is kept in OUT/runs/ and skipped when the command
 is run again with the same settings (other settings are refused, not mixed in).
 
@@ -141,7 +142,8 @@ def compare(runs: dict) -> list[dict]:
             seeds = sorted(set(runs[a]) & set(runs[b]))
             result = stats.paired_comparison([runs[a][s]["all"][metric] for s in seeds],
                                              [runs[b][s]["all"][metric] for s in seeds])
-            rows.append({"comparison": f"{a} - {b}", "metric": metric, **result})
+            rows.append({"comparison": f"{a} - {b}", "metric": metric, **result,
+                         "seeds_for_80_power": stats.seeds_for_power(result["cohens_dz"])})
     for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
         row["p_holm"] = adjusted
     return rows
@@ -157,10 +159,12 @@ def markdown(runs: dict, rows: list[dict]) -> str:
             sd = (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
             cells.append(f"{mean:.4f} ± {sd:.4f}")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    lines += ["", "| comparison | metric | mean diff [95 % CI] | d_z | p | p (Holm) |", "|---|---|---|---|---|---|"]
+    lines += ["", "| comparison | metric | mean diff [95 % CI] | d_z | p | p (Holm) | seeds for 80 % power |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['comparison']} | {r['metric']} | {r['mean_diff']:+.4f} [{r['ci_low']:+.4f}, "
-                     f"{r['ci_high']:+.4f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} |")
+                     f"{r['ci_high']:+.4f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} | "
+                     f"{r['seeds_for_80_power'] or 'never'} |")
     return "\n".join(lines) + "\n"
 
 

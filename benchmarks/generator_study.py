@@ -23,7 +23,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -33,7 +32,6 @@ import time
 import matplotlib
 import tensorflow as tf
 from absl import app, flags
-from scipy import stats as scipy_stats
 
 from common import machine
 from keras_mdsrgan import cli, files, names, stats
@@ -213,20 +211,6 @@ def load_run(arm: str, seed: int) -> dict | None:
     return {"curves": curves, "endpoint": endpoint, "final": final, **timing}
 
 
-def seeds_for_power(dz: float, power: float = 0.8, alpha: float = 0.05) -> int | None:
-    """Seeds a two-sided paired t-test needs to detect d_z with this power (noncentral t, searched
-    upwards from the normal approximation ((z_{1-α/2} + z_power) / d_z)²); None for d_z = 0."""
-    if dz == 0 or math.isnan(dz):
-        return None
-    z = scipy_stats.norm.ppf
-    n = 2 if math.isinf(dz) else max(2, math.ceil(((z(1 - alpha / 2) + z(power)) / dz) ** 2))
-    while True:
-        crit, nc = scipy_stats.t.ppf(1 - alpha / 2, n - 1), abs(dz) * math.sqrt(n)
-        if scipy_stats.nct.sf(crit, n - 1, nc) + scipy_stats.nct.cdf(-crit, n - 1, nc) >= power:
-            return n
-        n += 1
-
-
 def compare(runs: dict) -> list[dict]:
     """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family."""
     pairs = [(arm, "adv0") for arm in runs if arm != "adv0"]
@@ -239,7 +223,7 @@ def compare(runs: dict) -> list[dict]:
             if len(seeds) >= 2 and None not in x + y:
                 result = stats.paired_comparison(x, y)
                 rows.append({"comparison": f"{a} - {b}", "metric": metric, **result,
-                             "seeds_for_80_power": seeds_for_power(result["cohens_dz"])})
+                             "seeds_for_80_power": stats.seeds_for_power(result["cohens_dz"])})
     for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
         row["p_holm"] = adjusted
     return rows

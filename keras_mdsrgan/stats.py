@@ -1,8 +1,9 @@
 """Paired comparisons over seeds: the statistics of the discriminator study.
 
 Pure functions: a paired t-test with its mean difference, 95 % confidence interval and effect
-size (Cohen's d_z = mean difference / SD of the differences), and Holm's step-down correction
-of a family of p-values (controls the family-wise error rate without assuming independence).
+size (Cohen's d_z = mean difference / SD of the differences), Holm's step-down correction
+of a family of p-values (controls the family-wise error rate without assuming independence),
+and the seeds a paired t-test needs to detect a given d_z (the power statement of a study).
 """
 
 from __future__ import annotations
@@ -36,3 +37,20 @@ def holm(p_values) -> list[float]:
         running = max(running, min(1.0, (p.size - rank) * p[index]))
         adjusted[index] = running
     return adjusted.tolist()
+
+
+def seeds_for_power(dz: float, power: float = 0.8, alpha: float = 0.05) -> int | None:
+    """Seeds a two-sided paired t-test needs to detect d_z with this power (noncentral t, searched
+    upwards from the normal approximation ((z_{1-α/2} + z_power) / d_z)², a lower bound);
+    None for d_z = 0 (no number of seeds), 2 for an infinite d_z (differences without spread)."""
+    if dz == 0 or math.isnan(dz):
+        return None
+    if math.isinf(dz):
+        return 2
+    z = stats.norm.ppf
+    n = max(2, math.ceil(((z(1 - alpha / 2) + z(power)) / dz) ** 2))
+    while True:
+        crit, nc = stats.t.ppf(1 - alpha / 2, n - 1), abs(dz) * math.sqrt(n)
+        if stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc) >= power:
+            return n
+        n += 1

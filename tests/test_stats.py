@@ -25,3 +25,9 @@ def test_holm_by_hand():
     # sorted 0.01, 0.02, 0.04, 0.30 -> 4*0.01, 3*0.02, max(2*0.04, 0.06), max(1*0.30, 0.08)
     assert stats.holm([0.04, 0.01, 0.30, 0.02]) == pytest.approx([0.08, 0.04, 0.30, 0.06])
     assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_seeds_for_power_matches_gpower_tables():
+    # G*Power, matched-pairs t-test, two-sided α = 0.05, power 0.8: d_z 0.5 -> 34, 0.8 -> 15, 1.0 -> 10.
+    assert [stats.seeds_for_power(dz) for dz in (0.5, 0.8, 1.0, -1.0)] == [34, 15, 10, 10]
+    assert stats.seeds_for_power(0.0) is None and stats.seeds_for_power(math.inf) == 2
