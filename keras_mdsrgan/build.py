@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 
 from keras_mdsrgan import inference, losses
@@ -46,8 +48,24 @@ def adam(lr: float, decay_steps: int, t: TrainConfig) -> keras.optimizers.Optimi
     return keras.optimizers.LossScaleOptimizer(optimizer) if t.mixed_precision else optimizer
 
 
-def copy_generator_weights(path: str, generators: list[keras.Model]) -> None:
-    """Start every generator from the saved generator at ``path`` (e.g. a shared pre-training)."""
+# Generators shipped in keras_mdsrgan/resources, named ``sample:NAME`` (flags/quickstart_start.cfg made it).
+SAMPLE_GENERATORS = {"srresnet_x4": "quickstart_srresnet_x4.keras"}
+
+
+def generator_path(spec: str) -> str:
+    """The file an ``--init_generator`` value names: a path, or ``sample:NAME`` for a shipped one."""
+    if not spec.startswith("sample:"):
+        return spec
+    name = spec.split(":", 1)[1]
+    if name not in SAMPLE_GENERATORS:
+        raise UserError(f"--init_generator {spec}: unknown sample generator; use one of "
+                        f"{', '.join('sample:' + n for n in SAMPLE_GENERATORS)}")
+    return os.path.join(os.path.dirname(__file__), "resources", SAMPLE_GENERATORS[name])
+
+
+def copy_generator_weights(spec: str, generators: list[keras.Model]) -> None:
+    """Start every generator from the saved generator ``spec`` names (e.g. a shared pre-training)."""
+    path = generator_path(spec)
     source = inference.load(path)
     if not isinstance(source, inference.KerasUpscaler):
         raise UserError(f"--init_generator {path}: needs a .keras generator")

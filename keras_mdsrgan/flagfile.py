@@ -1,4 +1,4 @@
-"""Where the bundled flagfiles (x2, x4, quickstart, repro_x2, repro_x4) are, installed or not.
+"""Where the bundled flagfiles (x2, x4, quickstart, quickstart_start, repro_x2, repro_x4) are, installed or not.
 
   mdsrgan-train --flagfile=$(mdsrgan-flagfile x2)     # or python -m keras_mdsrgan.flagfile x2
   mdsrgan-flagfile                                    # lists them

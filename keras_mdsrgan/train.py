@@ -66,8 +66,9 @@ flags.DEFINE_integer("pretrain_steps", T.pretrain_steps, "SRResNet (MSE) pre-tra
 flags.DEFINE_integer("gan_steps", T.gan_steps, "GAN-stage steps.", lower_bound=0)
 flags.DEFINE_bool("shared_pretrain", T.shared_pretrain, "Start every pair from pair 0's pre-trained generator.")
 flags.DEFINE_string("init_generator", T.init_generator,
-                    "A generator .keras file (e.g. generator_0.keras of a pre-training run) every pair "
-                    "starts from instead of random weights; applied at step 0 only.")
+                    "A generator .keras file (e.g. generator_0.keras of a pre-training run), or "
+                    "sample:srresnet_x4 (the quickstart's, shipped), every pair starts from instead of "
+                    "random weights; applied at step 0 only.")
 flags.DEFINE_float("pretrain_lr", T.pretrain_lr, "Adam learning rate of pre-training.", lower_bound=0)
 flags.DEFINE_float("gen_lr", T.gen_lr, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
 flags.DEFINE_float("disc_lr", T.disc_lr, "Adam learning rate of the discriminators.", lower_bound=0)

@@ -152,7 +152,7 @@ def check_inputs(config: RunConfig) -> ma.MaModel | None:
     config.validate()
     if config.loss.perceptual_weight > 0:
         losses.resolve_vgg19_weights(config.loss.vgg_weights)
-    if config.train.init_generator and not os.path.isfile(config.train.init_generator):
+    if config.train.init_generator and not os.path.isfile(build.generator_path(config.train.init_generator)):
         raise UserError(f"--init_generator {config.train.init_generator}: no such file")
     return ma.load_model(config.data.ma_model) if config.data.ma_model else None
 

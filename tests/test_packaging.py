@@ -62,7 +62,8 @@ def venv(wheel, tmp_path_factory):
 def test_wheel_holds_the_package_and_its_data_only(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert {n.split("/")[0] for n in names} == {"keras_mdsrgan", wheel.name.split("-py3")[0] + ".dist-info"}
-    for data in ("resources/niqe_pris_params.npz", "resources/niqe_release_readme.txt", "flagfiles/x2.cfg",
+    for data in ("resources/niqe_pris_params.npz", "resources/niqe_release_readme.txt",
+                 "resources/quickstart_srresnet_x4.keras", "flagfiles/x2.cfg",
                  "flagfiles/quickstart.cfg", "export/exporter.py", "export/onnxmodel.py"):
         assert f"keras_mdsrgan/{data}" in names
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt")

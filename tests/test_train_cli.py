@@ -35,7 +35,8 @@ def run_in_process(capfd, *args) -> tuple[int, list[str], str]:
     return status, [line for line in captured.err.splitlines() if line.startswith("error:")], captured.out
 
 
-@pytest.mark.parametrize("name", ["x2.cfg", "x4.cfg", "quickstart.cfg", "repro_x2.cfg", "repro_x4.cfg"])
+@pytest.mark.parametrize("name", ["x2.cfg", "x4.cfg", "quickstart.cfg", "quickstart_start.cfg", "repro_x2.cfg",
+                                  "repro_x4.cfg"])
 def test_flagfiles_parse_into_valid_configs(name):
     from keras_mdsrgan import train
 
@@ -178,6 +179,28 @@ def test_init_generator_starts_every_pair_from_a_saved_generator(tmp_path, capfd
     status, errors, _ = run_in_process(capfd, *TINY, "--gen_filters=8", "--pretrain_steps=0", "--gan_steps=1",
                                     f"--init_generator={source}", f"--run_dir={tmp_path / 'wrong'}")
     assert status == 2 and len(errors) == 1 and "architecture differs" in errors[0]
+
+
+def test_the_quickstart_starts_from_the_shipped_generator():
+    import keras
+
+    import keras_mdsrgan.layers  # noqa: F401  (registers PixelShuffle for loading)
+    from keras_mdsrgan import build, train
+    from keras_mdsrgan.errors import UserError
+
+    try:
+        flags.FLAGS(["train", f"--flagfile={os.path.join(REPO, 'flags', 'quickstart.cfg')}"])
+        config = train.config_from_flags()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert config.train.init_generator == "sample:srresnet_x4"
+    cohort = build.build_cohort(config)
+    build.copy_generator_weights(config.train.init_generator, cohort.generators)  # its architecture fits
+    shipped = keras.saving.load_model(build.generator_path("sample:srresnet_x4"), compile=False)
+    for generator in cohort.generators:
+        assert all((a == b).all() for a, b in zip(generator.get_weights(), shipped.get_weights(), strict=True))
+    with pytest.raises(UserError, match="unknown sample generator; use one of sample:srresnet_x4"):
+        build.generator_path("sample:srresnet_x2")
 
 
 def test_non_finite_loss_names_pair_and_term():
