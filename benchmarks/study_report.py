@@ -214,7 +214,7 @@ def write(out: str, docs: str, scales: list[int], seeds: list[int], modes: tuple
                     paired.append(paired_rows(entry, seeds, dataset, metric, mode))
         runs = [v for k, v in entry["seconds"].items() if k != "pretrain"]
         sections.append("\n\n".join([
-            f"## x{scale}",
+            f"### x{scale}",
             results_table(scale, entry, modes),
             f"Paired differences (same seed = same discriminator initialisation and batches; each value is the "
             f"mean over the 2 pairs of a run), paired t-test over the {len(seeds)} seeds:",
