@@ -154,9 +154,10 @@ def run_dir(arm: str, seed: int) -> str:
 
 
 def train(arm: str, seed: int) -> None:
-    """One GAN stage from the start generator; skipped when finished, resumed when interrupted."""
+    """One GAN stage from the start generator; skipped when finished, resumed when interrupted
+    (a run that failed after writing results.json counts as unfinished)."""
     folder = run_dir(arm, seed)
-    if not os.path.exists(os.path.join(folder, "results.json")):
+    if not os.path.exists(os.path.join(folder, "train_time.json")):  # written once the run succeeded
         run_logged(["keras_mdsrgan.train", f"--flagfile={FLAGS.flagfile_base}", f"--scale={FLAGS.scale}",
                     f"--val={named_val_sets()}", f"--val_max_images={FLAGS.val_max_images}", "--pretrain_steps=0",
                     f"--gan_steps={FLAGS.gan_steps}", f"--val_every={FLAGS.val_every}",

@@ -26,13 +26,13 @@ def final_evaluation(generators: list[keras.Model], scale: int, run_dir: str, va
     upscalers.update({names.pair_name(k): evaluation.generator_upscaler(g) for k, g in enumerate(generators)})
     results, sample = {}, {}
 
-    def keep_first(image_name, model, sr):
-        if not sample or sample["name"] == image_name:
-            sample["name"] = image_name
+    def keep_first(image_name, model, sr):  # each model's SR of the first image of the first set
+        if sample.setdefault("name", image_name) == image_name and model not in sample:
             sample[model] = sr
 
-    for name, images in val_sets.items():
-        results[name] = evaluation.evaluate(upscalers, images, scale, on_image=keep_first, ma_model=ma_model)
+    for i, (name, images) in enumerate(val_sets.items()):  # other sets may reuse its names (img_001)
+        results[name] = evaluation.evaluate(upscalers, images, scale, on_image=None if i else keep_first,
+                                            ma_model=ma_model)
     probes = {name: probe.make_probe(images, scale, hr_patch) for name, images in val_sets.items()} if discriminators else {}
     d_scores = {name: probe.discriminator_scores(generators, discriminators, p) for name, p in probes.items() if p}
     files.write_json(os.path.join(run_dir, "results.json"),

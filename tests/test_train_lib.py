@@ -1,5 +1,3 @@
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -75,17 +73,23 @@ def test_gan_only_run_logs_its_own_learning_rates_and_reports_every_validation_s
     pre-training one), and two validation folders both called HR are both reported."""
     import dataclasses
     import json
-    import shutil
 
     from keras_mdsrgan import data, train_lib
 
-    for run in ("a", "b"):
-        shutil.copytree(os.path.dirname(data.resolve_pairs("sample:val")[0].hr_path), tmp_path / run / "HR",
-                        ignore=lambda folder, names: [n for n in names if n != "chelsea.png"])
+    from keras_mdsrgan import imageio
+
+    chelsea = imageio.read_image(data.resolve_pairs("sample:val")[0].hr_path)
+    for run, image in (("a", chelsea), ("b", chelsea[:160, :200])):  # one name, two sizes (as Set5 and Set14)
+        (tmp_path / run / "HR").mkdir(parents=True)
+        imageio.write_image(str(tmp_path / run / "HR" / "chelsea.png"), image)
     config = dataclasses.replace(TINY, data=dataclasses.replace(
         TINY.data, val=(str(tmp_path / "a" / "HR"), str(tmp_path / "b" / "HR"))))
     results = train_lib.run(config, str(tmp_path / "run"))
     assert set(results) == {"a/HR", "b/HR"}
+    # The sample is the first set's image: bicubic | pair 0 | pair 1 | HR of set a's chelsea.
+    side_by_side = imageio.read_image(str(tmp_path / "run" / "samples" / "chelsea_side_by_side.png"))
+    height, width = (n - n % 2 for n in chelsea.shape[:2])  # cropped to a multiple of the scale
+    assert side_by_side.shape[:2] == (height, 4 * width)
     saved = json.loads((tmp_path / "run" / "results.json").read_text())["results"]
     assert set(saved) == {"a/HR", "b/HR"} and saved["a/HR"]["pair0"]["n_images"] == 1
     logged = scalars(tmp_path / "run" / "tensorboard")
