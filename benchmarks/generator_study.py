@@ -25,14 +25,12 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
-import sys
-import time
 
 import matplotlib
 import tensorflow as tf
 from absl import app, flags
 
+import runner
 from common import machine
 from keras_mdsrgan import cli, files, names, stats
 from keras_mdsrgan.compare import cell
@@ -41,7 +39,7 @@ from keras_mdsrgan.errors import UserError
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = runner.ROOT
 ARMS = {"adv0": ["--mode=independent", "--adversarial_weight=0"], "independent": ["--mode=independent"],
         "control": ["--mode=ml", "--distill_weight=0"], "ml": ["--mode=ml"], "ml_star": ["--mode=ml_star"]}
 METRICS = ("psnr", "ssim", "niqe", "pi", "d_auc", "d_ece")
@@ -85,10 +83,8 @@ def named_val_sets() -> str:
 
 
 def ma_model_flags() -> list[str]:
-    """``--ma_model`` for the Ma et al. model when ../metrics beside --shared has one (PI), else nothing."""
-    folder = os.path.join(os.path.dirname(FLAGS.shared), "metrics")
-    found = [p for p in (os.path.join(folder, n) for n in ("model.mat", "NRQM_model.mat")) if os.path.isfile(p)]
-    return [f"--ma_model={found[0]}"] if found else []
+    """``--ma_model`` when ../metrics beside --shared has the Ma et al. model (PI), else nothing."""
+    return runner.ma_model_flags(os.path.join(os.path.dirname(FLAGS.shared), "metrics"))
 
 
 def digest(path: str) -> str:
@@ -126,24 +122,11 @@ def read_json(path: str):
         return json.load(f)
 
 
-def run_logged(args: list[str], log_path: str, timing_path: str) -> None:
-    """Run a module of this repo in the repository root, output to ``log_path``; record the wall time
-    and command once it succeeds (for a resumed run: the time of the invocation that finished it)."""
-    os.makedirs(os.path.dirname(timing_path), exist_ok=True)
-    print("$ " + " ".join(args), flush=True)
-    started = time.time()
-    with open(log_path, "a") as log:
-        code = subprocess.call([sys.executable, "-m", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    if code:
-        sys.exit(f"failed with exit code {code}; see {log_path}")
-    files.write_json(timing_path, {"seconds": time.time() - started, "command": " ".join(args)})
-
-
 def evaluate_start() -> None:
     """The start generator and bicubic on every --val set, once."""
     out = os.path.join(FLAGS.out, "start_eval")
     if not os.path.exists(os.path.join(out, "results.json")):
-        run_logged(["keras_mdsrgan.evaluate", f"--scale={FLAGS.scale}", f"--datasets={named_val_sets()}",
+        runner.run_logged(["-m", "keras_mdsrgan.evaluate", f"--scale={FLAGS.scale}", f"--datasets={named_val_sets()}",
                     "--bicubic", f"--models={FLAGS.start}", "--model_names=start", f"--out={out}",
                     f"--max_images={FLAGS.val_max_images}", "--verbosity=-1", *ma_model_flags()],
                    out + ".log", os.path.join(out, "eval_time.json"))
@@ -158,7 +141,7 @@ def train(arm: str, seed: int) -> None:
     (a run that failed after writing results.json counts as unfinished)."""
     folder = run_dir(arm, seed)
     if not os.path.exists(os.path.join(folder, "train_time.json")):  # written once the run succeeded
-        run_logged(["keras_mdsrgan.train", f"--flagfile={FLAGS.flagfile_base}", f"--scale={FLAGS.scale}",
+        runner.run_logged(["-m", "keras_mdsrgan.train", f"--flagfile={FLAGS.flagfile_base}", f"--scale={FLAGS.scale}",
                     f"--val={named_val_sets()}", f"--val_max_images={FLAGS.val_max_images}", "--pretrain_steps=0",
                     f"--gan_steps={FLAGS.gan_steps}", f"--val_every={FLAGS.val_every}",
                     f"--init_generator={FLAGS.start}", f"--seed={seed}", f"--data_seed={seed}",

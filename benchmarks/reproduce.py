@@ -13,16 +13,14 @@ training resumes from its checkpoint.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-import time
 
 from absl import app, flags
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import runner
+
+ROOT = runner.ROOT
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODES = ("independent", "ml", "ml_star")
@@ -40,40 +38,23 @@ def benchmark_sets(scale: int) -> dict[str, str]:
     return {name: f"{base}/{name}/x{scale}/HR:{base}/{name}/x{scale}/LR" for name in ("Set5", "Set14")}
 
 
-def run_logged(args: list[str], log_path: str, timing_path: str) -> None:
-    """Run a module of this repo, output to ``log_path``; record the wall time once it succeeds."""
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    command = [sys.executable, "-m", *args]
-    print("$ " + " ".join(command[1:]), flush=True)
-    started = time.time()
-    with open(log_path, "a") as log:
-        code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    if code:
-        sys.exit(f"failed with exit code {code}; see {log_path}")
-    with open(timing_path, "w") as f:
-        json.dump({"seconds": time.time() - started, "command": " ".join(command[1:])}, f)
-
-
 def train(scale: int, run_dir: str, extra: list[str]) -> None:
     if os.path.exists(os.path.join(run_dir, "generator_0.keras")):
         return
-    run_logged(["keras_mdsrgan.train", f"--flagfile=flags/repro_x{scale}.cfg", f"--run_dir={run_dir}",
+    runner.run_logged(["-m", "keras_mdsrgan.train", f"--flagfile=flags/repro_x{scale}.cfg", f"--run_dir={run_dir}",
                 "--verbosity=-1", *extra], os.path.join(run_dir, "train.log"), os.path.join(run_dir, "train_time.json"))
 
 
 def ma_model_flags() -> list[str]:
-    """``--ma_model`` for the Ma et al. model when ../shared/metrics has one (PI), else nothing."""
-    metrics_dir = os.path.join(os.path.dirname(FLAGS.shared), "metrics")
-    found = [os.path.join(metrics_dir, name) for name in ("model.mat", "NRQM_model.mat")
-             if os.path.isfile(os.path.join(metrics_dir, name))]
-    return [f"--ma_model={found[0]}"] if found else []
+    """``--ma_model`` when ../shared/metrics has the Ma et al. model (PI), else nothing."""
+    return runner.ma_model_flags(os.path.join(os.path.dirname(FLAGS.shared), "metrics"))
 
 
 def evaluate(scale: int, out: str, source: list[str]) -> None:
     if os.path.exists(os.path.join(out, "results.json")):
         return
     sets = ",".join(f"{name}={spec}" for name, spec in benchmark_sets(scale).items())
-    run_logged(["keras_mdsrgan.evaluate", f"--scale={scale}", f"--datasets={sets}", f"--out={out}",
+    runner.run_logged(["-m", "keras_mdsrgan.evaluate", f"--scale={scale}", f"--datasets={sets}", f"--out={out}",
                 "--verbosity=-1", *ma_model_flags(), *source], out + ".log", os.path.join(out, "eval_time.json"))
 
 

@@ -18,13 +18,13 @@ again after a stop until it completes; every run's wall time is recorded beside 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 
 from absl import app, flags
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import runner
+
+ROOT = runner.ROOT
 SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
 PARTS = ("start", "a", "b")
 
@@ -39,23 +39,12 @@ PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous o
 ]
 
 
-def run(command: list[str], log: str) -> None:
-    """Run ``command`` in the repository root, appending its output to ``log``; stop on failure."""
-    print("$ " + " ".join(command), flush=True)
-    started = time.time()
-    with open(log, "a") as f:
-        code = subprocess.call([sys.executable, *command], cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        sys.exit(f"failed with exit code {code}; see {log}")
-    print(f"  {time.time() - started:.0f} s", flush=True)
-
-
 def start_generator() -> str:
     """The pre-training chain (each stage skipped once its generator exists); the final generator."""
     for name, extra in PRETRAIN:
         folder = os.path.join(FLAGS.out, name)
         if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
-            run(["-m", "keras_mdsrgan.train", "--flagfile=flags/repro_x4.cfg", "--num_pairs=1", "--mode=independent",
+            runner.run_logged(["-m", "keras_mdsrgan.train", "--flagfile=flags/repro_x4.cfg", "--num_pairs=1", "--mode=independent",
                  "--gan_steps=0", "--pretrain_lr=1e-3", "--val_every=1000", "--checkpoint_every=500",
                  "--verbosity=-1", f"--run_dir={folder}", *(e.format(out=FLAGS.out) for e in extra)],
                 os.path.join(ROOT, folder + ".log"))
@@ -71,12 +60,12 @@ def main(argv):
     generator = (start_generator() if "start" in FLAGS.parts
                  else os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras"))
     if "a" in FLAGS.parts:
-        run(["benchmarks/discriminator_study.py", f"--generators={generator}", "--scale=4",
+        runner.run_logged(["benchmarks/discriminator_study.py", f"--generators={generator}", "--scale=4",
              f"--train={SHARED}/train/T91,{SHARED}/train/BSD200",
              f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
              "--seeds=8", "--steps=100", f"--out={FLAGS.out}/a"], os.path.join(ROOT, FLAGS.out, "a.log"))
     if "b" in FLAGS.parts:
-        run(["benchmarks/generator_study.py", f"--start={generator}", f"--out={FLAGS.out}/b"],
+        runner.run_logged(["benchmarks/generator_study.py", f"--start={generator}", f"--out={FLAGS.out}/b"],
             os.path.join(ROOT, FLAGS.out, "b.log"))
 
 

@@ -15,7 +15,6 @@ is refused, so no model's scores replace another's.
 
 from __future__ import annotations
 
-
 from absl import app, flags
 
 from keras_mdsrgan import cli, imageio

@@ -1,0 +1,37 @@
+"""Shared by the study runners (reproduce.py, study.py, generator_study.py): run a command of this
+repository logged and timed, and find the Ma et al. model. No TensorFlow here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from keras_mdsrgan import files  # noqa: E402
+
+
+def run_logged(args: list[str], log_path: str, timing_path: str | None = None) -> None:
+    """``python ARGS`` in the repository root, its output appended to ``log_path``; the runner stops
+    on failure. Once it succeeds, the wall time and command go to ``timing_path`` (for a resumed
+    run: the time of the invocation that finished it)."""
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    print("$ " + " ".join(args), flush=True)
+    started = time.time()
+    with open(log_path, "a") as log:
+        code = subprocess.call([sys.executable, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if code:
+        sys.exit(f"failed with exit code {code}; see {log_path}")
+    seconds = time.time() - started
+    print(f"  {seconds:.0f} s", flush=True)
+    if timing_path:
+        files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args)})
+
+
+def ma_model_flags(metrics_dir: str) -> list[str]:
+    """``--ma_model`` for the Ma et al. model when ``metrics_dir`` has one (PI), else nothing."""
+    found = [p for p in (os.path.join(metrics_dir, n) for n in ("model.mat", "NRQM_model.mat")) if os.path.isfile(p)]
+    return [f"--ma_model={found[0]}"] if found else []
