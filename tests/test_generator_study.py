@@ -20,7 +20,7 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     flagfile.write_text("\n".join(TINY) + "\n")
     command = [sys.executable, "generator_study.py", f"--start={start}", f"--flagfile_base={flagfile}", "--scale=2",
                "--val=sample:val", "--val_max_images=1", "--gan_steps=4", "--val_every=2", "--endpoint_validations=2",
-               "--seeds=2", "--arms=adv0,ml", f"--shared={tmp_path / 'no_shared'}", f"--out={out}"]
+               "--seeds=2", "--arms=adv0,ml", "--jobs=2", f"--shared={tmp_path / 'no_shared'}", f"--out={out}"]
 
     def run_study(*extra):
         result = subprocess.run(command + list(extra), cwd=os.path.join(REPO, "benchmarks"), capture_output=True,
@@ -30,6 +30,7 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     first = run_study()
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout.count("keras_mdsrgan.train") == 4 and "keras_mdsrgan.evaluate" in first.stdout
+    assert not [line for line in first.stdout.splitlines() if line.count("$ -m") > 1]  # runs side by side: whole lines
     study = json.loads((out / "study.json").read_text())
     assert {arm: sorted(seeds) for arm, seeds in study["runs"].items()} == {"adv0": ["0", "1"], "ml": ["0", "1"]}
     for seeds in study["runs"].values():
@@ -44,6 +45,8 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert "| ml - adv0 | psnr |" in (out / "study.md").read_text()
 
     timings = {p: p.read_text() for p in out.glob("runs/*/train_time.json")}
+    threads = max(1, (os.cpu_count() or 1) // 2)  # --jobs=2 shares the cores out
+    assert {json.loads(t)["threads"] for t in timings.values()} == {threads}
     again = run_study()  # everything finished: nothing trains, the report is rewritten
     assert again.returncode == 0 and "keras_mdsrgan" not in again.stdout, again.stdout[-3000:]
     assert {p: p.read_text() for p in out.glob("runs/*/train_time.json")} == timings and len(timings) == 4
