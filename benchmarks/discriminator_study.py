@@ -2,7 +2,7 @@
 
 No GAN dynamics: the generators are fixed (saved SRResNets, e.g. generator_0.keras of a
 pre-training run; one file serves every pair). For each seed, K = 2 discriminators with the
-same seeded initial weights are trained for --steps steps in each arm:
+same seeded initial weights are trained for --steps steps in each arm (--arms, default all):
   independent   no peer passes, no KL
   control       mode ml with λ = 0 (peer passes, no KL: the distillation-only control)
   ml            mutual learning, λ = --distill_weight
@@ -29,8 +29,10 @@ import time
 import tensorflow as tf
 from absl import app, flags
 
+import runner
 from common import machine
-from keras_mdsrgan import build, data, files, inference, probe, stats
+from keras_mdsrgan import build, cli, data, files, inference, probe, stats
+from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
 flags.DEFINE_list("generators", None, "Frozen generator .keras files, one per pair or one for all.")
@@ -45,11 +47,14 @@ flags.DEFINE_float("disc_lr", 1e-4, "Adam learning rate of the discriminators.")
 flags.DEFINE_float("distill_weight", 1.0, "λ of the ml and ml_star arms.")
 flags.DEFINE_integer("steps", 300, "Discriminator steps per run.")
 flags.DEFINE_integer("seeds", 8, "Paired seeds (0 .. seeds-1).", lower_bound=2)
+flags.DEFINE_list("arms", ["independent", "control", "ml", "ml_star"], "Arms to run and compare.")
 flags.DEFINE_string("out", "runs/discriminator_study", "Output folder.")
 flags.mark_flag_as_required("generators")
 FLAGS = flags.FLAGS
 
 ARMS = {"independent": ("independent", 0.0), "control": ("ml", 0.0), "ml": ("ml", None), "ml_star": ("ml_star", None)}
+flags.register_validator("arms", lambda arms: len(arms) >= 2 and set(arms) <= set(ARMS),
+                         f"--arms must be two or more of {', '.join(ARMS)}")
 COMPARISONS = [("control", "independent"), ("ml", "control"), ("ml_star", "control"), ("ml", "ml_star")]
 METRICS = ("auc", "acc", "nll", "ece", "brier")
 PAIRS = 2
@@ -98,20 +103,6 @@ def load_or_run(arm: str, seed: int, run, folder: str) -> dict:
     return scores
 
 
-def check_settings(out: str) -> None:
-    """Refuse to mix runs made with other settings into OUT."""
-    path = os.path.join(out, "settings.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            before = json.load(f)
-        changed = sorted(k for k in SETTINGS if before.get(k) != settings()[k])
-        if changed:
-            raise SystemExit(f"error: {out} holds runs made with other --{', --'.join(changed)}; "
-                             "use another --out")
-    else:
-        files.write_json(path, settings())
-
-
 def plot(runs: dict, path: str) -> None:
     """Each metric per arm, one line per seed (the pairing the tests use)."""
     import matplotlib
@@ -120,7 +111,7 @@ def plot(runs: dict, path: str) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 3.2))
-    arms = list(ARMS)
+    arms = list(runs)
     for axis, metric in zip(axes, METRICS):
         for seed in sorted(runs[arms[0]], key=int):
             axis.plot(range(len(arms)), [runs[a][seed]["all"][metric] for a in arms], color="0.6", lw=0.8)
@@ -135,9 +126,9 @@ def plot(runs: dict, path: str) -> None:
 
 
 def compare(runs: dict) -> list[dict]:
-    """Every comparison × metric (on the whole probe), Holm-corrected over that family."""
+    """Every comparison of the arms run × metric (on the whole probe), Holm-corrected over that family."""
     rows = []
-    for a, b in COMPARISONS:
+    for a, b in [(a, b) for a, b in COMPARISONS if a in runs and b in runs]:
         for metric in METRICS:
             seeds = sorted(set(runs[a]) & set(runs[b]))
             result = stats.paired_comparison([runs[a][s]["all"][metric] for s in seeds],
@@ -151,7 +142,7 @@ def compare(runs: dict) -> list[dict]:
 
 def markdown(runs: dict, rows: list[dict]) -> str:
     lines = ["| arm | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
-    for arm in ARMS:
+    for arm in runs:
         cells = []
         for metric in METRICS:
             values = [runs[arm][s]["all"][metric] for s in runs[arm]]
@@ -173,29 +164,34 @@ def _seconds(out: str, arm: str, seed: int) -> float:
         return json.load(f)["seconds"]
 
 
-def main(argv):
+def main(argv) -> int:
     del argv
-    check_settings(FLAGS.out)
+    try:
+        runner.check_settings(FLAGS.out, settings())
+    except UserError as err:
+        return cli.user_error(err)
     paths = FLAGS.generators * (PAIRS if len(FLAGS.generators) == 1 else 1)
     generators = [inference.load(p).model for p in paths]  # KerasUpscaler: the frozen networks
     store = data.build_training_store(FLAGS.train, FLAGS.scale, FLAGS.hr_patch)
     sample = probe.make_probe(list(data.evaluation_images(FLAGS.val, FLAGS.scale)), FLAGS.scale, FLAGS.hr_patch)
-    runs, start = {arm: {} for arm in ARMS}, time.time()
+    arms = [arm for arm in ARMS if arm in FLAGS.arms]
+    runs, start = {arm: {} for arm in arms}, time.time()
     for seed in range(FLAGS.seeds):
-        for arm in ARMS:
+        for arm in arms:
             runs[arm][str(seed)] = load_or_run(arm, seed, lambda: run_arm(arm, seed, generators, store, sample),
                                                os.path.join(FLAGS.out, "runs"))
     rows = compare(runs)
-    seconds = {f"{arm}_seed{seed}": _seconds(FLAGS.out, arm, seed) for arm in ARMS for seed in range(FLAGS.seeds)}
+    seconds = {f"{arm}_seed{seed}": _seconds(FLAGS.out, arm, seed) for arm in arms for seed in range(FLAGS.seeds)}
     payload = {"machine": machine(), "seconds": seconds, "settings": settings(), "seeds": FLAGS.seeds,
                "runs": runs, "comparisons": rows}
     files.write_json(os.path.join(FLAGS.out, "study.json"), payload)
     table = markdown(runs, rows)
     files.write_text(os.path.join(FLAGS.out, "study.md"), table)
     plot(runs, os.path.join(FLAGS.out, "study.png"))
-    print(f"{FLAGS.seeds} seeds x {len(ARMS)} arms x {FLAGS.steps} steps: {sum(seconds.values()):.0f} s of runs "
+    print(f"{FLAGS.seeds} seeds x {len(arms)} arms x {FLAGS.steps} steps: {sum(seconds.values()):.0f} s of runs "
           f"({time.time() - start:.0f} s this time) on {machine()}")
     print(table)
+    return 0
 
 
 if __name__ == "__main__":

@@ -109,12 +109,7 @@ def check_settings(out: str) -> None:
     if -(-FLAGS.gan_steps // FLAGS.val_every) < FLAGS.endpoint_validations:  # ceil(steps / every) validations
         raise UserError(f"--gan_steps={FLAGS.gan_steps} gives fewer than --endpoint_validations="
                         f"{FLAGS.endpoint_validations} validations every --val_every={FLAGS.val_every} steps")
-    path, now = os.path.join(out, "settings.json"), settings()
-    before = read_json(path)
-    if before is None:
-        files.write_json(path, now)
-    elif changed := sorted(k for k, v in before.items() if now.get(k) != v):
-        raise UserError(f"{out} holds runs made with other --{', --'.join(changed)}; use another --out")
+    runner.check_settings(out, settings())
 
 
 def read_json(path: str):

@@ -3,6 +3,7 @@ repository logged and timed, and find the Ma et al. model. No TensorFlow here.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from keras_mdsrgan import files  # noqa: E402
+from keras_mdsrgan.errors import UserError  # noqa: E402
 
 
 def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:
@@ -32,6 +34,19 @@ def run_logged(args: list[str], log_path: str, timing_path: str | None = None, t
     print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
     if timing_path:
         files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
+
+
+def check_settings(out: str, now: dict) -> None:
+    """Store a study's settings in OUT/settings.json at its first run; refuse, naming the flags,
+    to mix runs made with other settings into OUT later."""
+    path = os.path.join(out, "settings.json")
+    if not os.path.exists(path):
+        files.write_json(path, now)
+        return
+    with open(path) as f:
+        before = json.load(f)
+    if changed := sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k)):
+        raise UserError(f"{out} holds runs made with other --{', --'.join(changed)}; use another --out")
 
 
 def ma_model_flags(metrics_dir: str) -> list[str]:
