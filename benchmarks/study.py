@@ -12,7 +12,9 @@
          validated on Set5 every 100 steps and on Set5 and Set14 at the end; two runs side by side
 
 Each part skips what is finished and resumes what was interrupted, so the command can be run
-again after a stop until it completes; every run's wall time is recorded beside it.
+again after a stop until it completes; every run's wall time is recorded beside it. Part start
+takes about 30 min on an Intel Xeon (2 cores); to start from the committed generator instead,
+copy docs/study/start/generator_0.keras to OUT/pretrain_2/generator_0.keras first.
 
   python benchmarks/study.py [--parts=start,a,b] [--out=runs/study]
 """
@@ -42,7 +44,11 @@ PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous o
 
 
 def start_generator() -> str:
-    """The pre-training chain (each stage skipped once its generator exists); the final generator."""
+    """The pre-training chain (each stage skipped once its generator exists, all of it once the
+    final one does); the final generator."""
+    final = os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+    if os.path.exists(os.path.join(ROOT, final)):
+        return final
     for name, extra in PRETRAIN:
         folder = os.path.join(FLAGS.out, name)
         if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
@@ -50,7 +56,7 @@ def start_generator() -> str:
                  "--gan_steps=0", "--pretrain_lr=1e-3", "--val_every=1000", "--checkpoint_every=500",
                  "--verbosity=-1", f"--run_dir={folder}", *(e.format(out=FLAGS.out) for e in extra)],
                 os.path.join(ROOT, folder + ".log"))
-    return os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+    return final
 
 
 def main(argv):
