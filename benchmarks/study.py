@@ -10,13 +10,16 @@
          with the networks of flags/repro_x4.cfg but 48² HR patches in batches of 8 (what fits the
          budget: a K = 2 step of 0.20 s independent, 0.27 s ml on Intel, 2.7x less than 64² x 16),
          validated on Set5 every 100 steps and on Set5 and Set14 at the end; two runs side by side
+  a_gan  Study A again, against generators after a GAN stage: the two (different) generators
+         of Study B's `independent` seed-0 run, one per pair; arms control and ml (control
+         equals independent exactly, part a shows), 8 paired seeds x 100 steps
 
 Each part skips what is finished and resumes what was interrupted, so the command can be run
 again after a stop until it completes; every run's wall time is recorded beside it. Part start
 takes about 30 min on an Intel Xeon (2 cores); to start from the committed generator instead,
 copy docs/study/start/generator_0.keras to OUT/pretrain_2/generator_0.keras first.
 
-  python benchmarks/study.py [--parts=start,a,b] [--out=runs/study]
+  python benchmarks/study.py [--parts=start,a,b,a_gan] [--out=runs/study]
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import runner
 
 ROOT = runner.ROOT
 SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
-PARTS = ("start", "a", "b")
+PARTS = ("start", "a", "b", "a_gan")
 
 flags.DEFINE_list("parts", list(PARTS), f"Parts to run, of {', '.join(PARTS)}.")
 flags.DEFINE_string("out", os.path.join(ROOT, "runs", "study"), "Folder of every run (not committed).")
@@ -68,15 +71,25 @@ def main(argv):
     generator = (start_generator() if "start" in FLAGS.parts
                  else os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras"))
     if "a" in FLAGS.parts:
-        runner.run_logged(["benchmarks/discriminator_study.py", f"--generators={generator}", "--scale=4",
-             f"--train={SHARED}/train/T91,{SHARED}/train/BSD200",
-             f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
-             "--seeds=8", "--steps=100", f"--out={FLAGS.out}/a"], os.path.join(ROOT, FLAGS.out, "a.log"))
+        study_a("a", [generator], ["independent", "control", "ml", "ml_star"])
     if "b" in FLAGS.parts:
         runner.run_logged(["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8",
                            "--extra=--hr_patch=48", "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"],
             os.path.join(ROOT, FLAGS.out, "b.log"))
+    if "a_gan" in FLAGS.parts:
+        after_gan = [os.path.join(FLAGS.out, "b", "runs", "independent_seed0", f"generator_{k}.keras") for k in (0, 1)]
+        if not all(os.path.exists(os.path.join(ROOT, g)) for g in after_gan):
+            sys.exit(f"part a_gan needs the generators of part b's independent seed-0 run: {', '.join(after_gan)}")
+        study_a("a_gan", after_gan, ["control", "ml"])
 
+
+def study_a(name: str, generators: list[str], arms: list[str]) -> None:
+    """discriminator_study.py against ``generators`` (one for every pair, or one each) in OUT/NAME."""
+    runner.run_logged(["benchmarks/discriminator_study.py", f"--generators={','.join(generators)}", "--scale=4",
+                       f"--train={SHARED}/train/T91,{SHARED}/train/BSD200",
+                       f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
+                       "--seeds=8", "--steps=100", f"--arms={','.join(arms)}", f"--out={FLAGS.out}/{name}"],
+                      os.path.join(ROOT, FLAGS.out, f"{name}.log"))
 
 if __name__ == "__main__":
     app.run(main)

@@ -60,4 +60,4 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
 def test_study_command_checks_its_parts():
     result = subprocess.run([sys.executable, "study.py", "--parts=start,c"], cwd=os.path.join(REPO, "benchmarks"),
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1 and "--parts must be among start, a, b" in result.stderr
+    assert result.returncode == 1 and "--parts must be among start, a, b, a_gan" in result.stderr
