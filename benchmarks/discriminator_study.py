@@ -22,6 +22,7 @@ is run again with the same settings (other settings are refused, not mixed in).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -164,21 +165,27 @@ def _seconds(out: str, arm: str, seed: int) -> float:
         return json.load(f)["seconds"]
 
 
+@functools.cache
+def inputs() -> tuple:
+    """The frozen generators, the training store and the probe: made once, when a run needs them."""
+    paths = FLAGS.generators * (PAIRS if len(FLAGS.generators) == 1 else 1)
+    generators = [inference.load(p).model for p in paths]  # KerasUpscaler: the frozen networks
+    store = data.build_training_store(FLAGS.train, FLAGS.scale, FLAGS.hr_patch)
+    sample = probe.make_probe(list(data.evaluation_images(FLAGS.val, FLAGS.scale)), FLAGS.scale, FLAGS.hr_patch)
+    return generators, store, sample
+
+
 def main(argv) -> int:
     del argv
     try:
         runner.check_settings(FLAGS.out, settings())
     except UserError as err:
         return cli.user_error(err)
-    paths = FLAGS.generators * (PAIRS if len(FLAGS.generators) == 1 else 1)
-    generators = [inference.load(p).model for p in paths]  # KerasUpscaler: the frozen networks
-    store = data.build_training_store(FLAGS.train, FLAGS.scale, FLAGS.hr_patch)
-    sample = probe.make_probe(list(data.evaluation_images(FLAGS.val, FLAGS.scale)), FLAGS.scale, FLAGS.hr_patch)
     arms = [arm for arm in ARMS if arm in FLAGS.arms]
     runs, start = {arm: {} for arm in arms}, time.time()
     for seed in range(FLAGS.seeds):
         for arm in arms:
-            runs[arm][str(seed)] = load_or_run(arm, seed, lambda: run_arm(arm, seed, generators, store, sample),
+            runs[arm][str(seed)] = load_or_run(arm, seed, lambda: run_arm(arm, seed, *inputs()),
                                                os.path.join(FLAGS.out, "runs"))
     rows = compare(runs)
     seconds = {f"{arm}_seed{seed}": _seconds(FLAGS.out, arm, seed) for arm in arms for seed in range(FLAGS.seeds)}
