@@ -21,7 +21,9 @@ PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patc
     "srgan": (16, 64, 64, 1024, 16, 96),
     "small": (4, 32, 16, 128, 8, 48),
     "tiny": (1, 4, 4, 8, 2, 16),  # keeps the scripts runnable inside the tests
+    "study_b": (8, 32, 32, 256, 8, 48),  # benchmarks/study.py's Study B (pixel loss, no VGG)
 }
+PIXEL_LOSS = {"study_b"}  # presets trained by pixel + adversarial loss, as flags/repro_x4.cfg
 
 
 def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = False, jit_compile: bool = False):
@@ -31,7 +33,8 @@ def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = Fa
         data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
         model=ModelConfig(num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks,
                           disc_filters=dfilters, disc_dense=dense),
-        loss=LossConfig(mode=mode, vgg_weights="random"),
+        loss=(LossConfig(mode=mode, pixel_weight=1.0, perceptual_weight=0.0) if preset in PIXEL_LOSS
+              else LossConfig(mode=mode, vgg_weights="random")),
         train=TrainConfig(mixed_precision=mixed_precision))
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)

@@ -67,7 +67,8 @@ flags.DEFINE_multi_string("extra", [], "A train flag appended to every run; repe
                           "(--extra=--gen_filters=4 --extra=--gen_blocks=1).")
 flags.DEFINE_string("out", os.path.join(ROOT, "runs", "generator_study"), "Output folder.")
 flags.DEFINE_integer("jobs", 1, "Runs made side by side, the CPU cores shared out among them (two at a time "
-                     "on a 2-core CPU: 1.39x the runs per hour of one at a time, measured).", lower_bound=1)
+                     "on a 2-core Intel Xeon: 1.06-1.19x the steps per second of one at a time, "
+                     "benchmarks/side_by_side.py).", lower_bound=1)
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the finished runs.")
 flags.mark_flag_as_required("start")
 flags.register_validator("arms", lambda arms: set(arms) <= set(ARMS), f"--arms must be among {', '.join(ARMS)}")
