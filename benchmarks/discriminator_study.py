@@ -33,8 +33,8 @@ from absl import app, flags
 import runner
 from common import machine
 from keras_mdsrgan import build, cli, data, files, inference, probe, stats
-from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+from keras_mdsrgan.errors import UserError
 
 flags.DEFINE_list("generators", None, "Frozen generator .keras files, one per pair or one for all.")
 flags.DEFINE_list("train", ["sample:train"], "Training sets (HR patches and their LR), as for train.")

@@ -126,9 +126,9 @@ def evaluate_start() -> None:
     out = os.path.join(FLAGS.out, "start_eval")
     if not os.path.exists(os.path.join(out, "results.json")):
         runner.run_logged(["-m", "keras_mdsrgan.evaluate", f"--scale={FLAGS.scale}", f"--datasets={named_val_sets()}",
-                    "--bicubic", f"--models={FLAGS.start}", "--model_names=start", f"--out={out}",
-                    f"--max_images={FLAGS.val_max_images}", "--verbosity=-1", *ma_model_flags()],
-                   out + ".log", os.path.join(out, "eval_time.json"))
+                           "--bicubic", f"--models={FLAGS.start}", "--model_names=start", f"--out={out}",
+                           f"--max_images={FLAGS.val_max_images}", "--verbosity=-1", *ma_model_flags()],
+                          out + ".log", os.path.join(out, "eval_time.json"))
 
 
 def run_dir(arm: str, seed: int) -> str:
@@ -141,17 +141,17 @@ def train(arm: str, seed: int, threads: int | None = None) -> None:
     folder = run_dir(arm, seed)
     if not os.path.exists(os.path.join(folder, "train_time.json")):  # written once the run succeeded
         runner.run_logged(["-m", "keras_mdsrgan.train", f"--flagfile={FLAGS.flagfile_base}", f"--scale={FLAGS.scale}",
-                    f"--val={named_val_sets()}", f"--val_max_images={FLAGS.val_max_images}", "--pretrain_steps=0",
-                    f"--gan_steps={FLAGS.gan_steps}", f"--val_every={FLAGS.val_every}",
-                    f"--init_generator={FLAGS.start}", f"--seed={seed}", f"--data_seed={seed}",
-                    f"--run_dir={folder}", "--verbosity=-1", f"--adversarial_weight={FLAGS.adversarial_weight}",
-                    f"--distill_weight={FLAGS.distill_weight}", *ARMS[arm], *ma_model_flags(), *FLAGS.extra],
-                   os.path.join(folder, "train.log"), os.path.join(folder, "train_time.json"), threads)
+                           f"--val={named_val_sets()}", f"--val_max_images={FLAGS.val_max_images}",
+                           "--pretrain_steps=0", f"--gan_steps={FLAGS.gan_steps}", f"--val_every={FLAGS.val_every}",
+                           f"--init_generator={FLAGS.start}", f"--seed={seed}", f"--data_seed={seed}",
+                           f"--run_dir={folder}", "--verbosity=-1", f"--adversarial_weight={FLAGS.adversarial_weight}",
+                           f"--distill_weight={FLAGS.distill_weight}", *ARMS[arm], *ma_model_flags(), *FLAGS.extra],
+                          os.path.join(folder, "train.log"), os.path.join(folder, "train_time.json"), threads)
 
 
 def train_all() -> None:
     """Every run, seed by seed (an interrupted study still has paired arms), --jobs at a time."""
-    threads = max(1, (os.cpu_count() or 1) // FLAGS.jobs) if FLAGS.jobs > 1 else None
+    threads = runner.threads_per_job(FLAGS.jobs)
     with ThreadPoolExecutor(FLAGS.jobs) as pool:
         futures = [pool.submit(train, arm, seed, threads) for seed in range(FLAGS.seeds) for arm in FLAGS.arms]
         try:

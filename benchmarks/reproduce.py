@@ -42,7 +42,8 @@ def train(scale: int, run_dir: str, extra: list[str]) -> None:
     if os.path.exists(os.path.join(run_dir, "generator_0.keras")):
         return
     runner.run_logged(["-m", "keras_mdsrgan.train", f"--flagfile=flags/repro_x{scale}.cfg", f"--run_dir={run_dir}",
-                "--verbosity=-1", *extra], os.path.join(run_dir, "train.log"), os.path.join(run_dir, "train_time.json"))
+                       "--verbosity=-1", *extra], os.path.join(run_dir, "train.log"),
+                      os.path.join(run_dir, "train_time.json"))
 
 
 def ma_model_flags() -> list[str]:
@@ -55,7 +56,7 @@ def evaluate(scale: int, out: str, source: list[str]) -> None:
         return
     sets = ",".join(f"{name}={spec}" for name, spec in benchmark_sets(scale).items())
     runner.run_logged(["-m", "keras_mdsrgan.evaluate", f"--scale={scale}", f"--datasets={sets}", f"--out={out}",
-                "--verbosity=-1", *ma_model_flags(), *source], out + ".log", os.path.join(out, "eval_time.json"))
+                       "--verbosity=-1", *ma_model_flags(), *source], out + ".log", os.path.join(out, "eval_time.json"))
 
 
 def run_scale(scale: int) -> None:

@@ -24,16 +24,26 @@ def run_logged(args: list[str], log_path: str, timing_path: str | None = None, t
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     print("$ " + " ".join(args) + "\n", end="", flush=True)  # one write: runs side by side print whole lines
     started = time.time()
-    env = dict(os.environ, **({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)}
-                               if threads else {}))
     with open(log_path, "a") as log:
-        code = subprocess.call([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        code = subprocess.call([sys.executable, *args], cwd=ROOT, env=thread_env(threads), stdout=log,
+                               stderr=subprocess.STDOUT)
     if code:
         sys.exit(f"failed with exit code {code}; see {log_path}")
     seconds = time.time() - started
     print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
     if timing_path:
         files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
+
+
+def threads_per_job(jobs: int) -> int | None:
+    """TensorFlow threads for each of ``jobs`` processes sharing this machine's cores (None: one job, no cap)."""
+    return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+
+
+def thread_env(threads: int | None) -> dict[str, str]:
+    """This process's environment, with TensorFlow's thread pools capped at ``threads`` when given."""
+    cap = {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)} if threads else {}
+    return dict(os.environ, **cap)
 
 
 def check_settings(out: str, now: dict) -> None:

@@ -18,6 +18,8 @@ import time
 
 from absl import app, flags
 
+import runner
+
 flags.DEFINE_integer("jobs", 2, "Processes side by side.", lower_bound=2)
 flags.DEFINE_integer("steps", 40, "Timed steps per process (after 3 warm-up steps).", lower_bound=1)
 flags.DEFINE_bool("worker", False, "Internal: time the step in this process and print its seconds.")
@@ -39,9 +41,7 @@ def time_steps(steps: int) -> float:
 
 def run_workers(jobs: int, threads: int | None) -> float:
     """Steps per second of ``jobs`` workers started together (TensorFlow pools capped at ``threads``)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    if threads:
-        env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
+    env = {**runner.thread_env(threads), "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [sys.executable, os.path.abspath(__file__), "--worker", f"--steps={FLAGS.steps}"]
     workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(jobs)]
     seconds = [float(w.communicate()[0].split()[-1]) for w in workers]
@@ -55,12 +55,12 @@ def main(argv):
         return
     from common import machine
 
-    cores = os.cpu_count() or 1
+    threads = runner.threads_per_job(FLAGS.jobs)
     alone = run_workers(1, None)
-    together = run_workers(FLAGS.jobs, max(1, cores // FLAGS.jobs))
+    together = run_workers(FLAGS.jobs, threads)
     print(f"K=2 ml step at Study B sizes, {FLAGS.steps} steps per process, on {machine()}")
-    print(f"  one process, {cores} threads:        {alone:.2f} steps/s")
-    print(f"  {FLAGS.jobs} processes, {max(1, cores // FLAGS.jobs)} thread(s) each:   {together:.2f} steps/s")
+    print(f"  one process, {os.cpu_count()} threads:        {alone:.2f} steps/s")
+    print(f"  {FLAGS.jobs} processes, {threads} thread(s) each:   {together:.2f} steps/s")
     print(f"ratio side by side / one at a time: {together / alone:.2f}")
 
 

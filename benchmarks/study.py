@@ -46,19 +46,25 @@ PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous o
 ]
 
 
+def final_generator() -> str:
+    """The last pre-training stage's generator: the start of every study."""
+    return os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+
+
 def start_generator() -> str:
     """The pre-training chain (each stage skipped once its generator exists, all of it once the
     final one does); the final generator."""
-    final = os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+    final = final_generator()
     if os.path.exists(os.path.join(ROOT, final)):
         return final
     for name, extra in PRETRAIN:
         folder = os.path.join(FLAGS.out, name)
         if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
-            runner.run_logged(["-m", "keras_mdsrgan.train", "--flagfile=flags/repro_x4.cfg", "--num_pairs=1", "--mode=independent",
-                 "--gan_steps=0", "--pretrain_lr=1e-3", "--val_every=1000", "--checkpoint_every=500",
-                 "--verbosity=-1", f"--run_dir={folder}", *(e.format(out=FLAGS.out) for e in extra)],
-                os.path.join(ROOT, folder + ".log"))
+            runner.run_logged(["-m", "keras_mdsrgan.train", "--flagfile=flags/repro_x4.cfg", "--num_pairs=1",
+                               "--mode=independent", "--gan_steps=0", "--pretrain_lr=1e-3", "--val_every=1000",
+                               "--checkpoint_every=500", "--verbosity=-1", f"--run_dir={folder}",
+                               *(e.format(out=FLAGS.out) for e in extra)],
+                              os.path.join(ROOT, folder + ".log"))
     return final
 
 
@@ -68,14 +74,13 @@ def main(argv):
     os.makedirs(os.path.join(ROOT, FLAGS.out), exist_ok=True)
     if not os.path.isdir(os.path.join(ROOT, SHARED)):
         sys.exit(f"{SHARED}: the shared datasets are needed beside the repository (T91, BSD200, Set5, Set14)")
-    generator = (start_generator() if "start" in FLAGS.parts
-                 else os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras"))
+    generator = start_generator() if "start" in FLAGS.parts else final_generator()
     if "a" in FLAGS.parts:
         study_a("a", [generator], ["independent", "control", "ml", "ml_star"])
     if "b" in FLAGS.parts:
         runner.run_logged(["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8",
                            "--extra=--hr_patch=48", "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"],
-            os.path.join(ROOT, FLAGS.out, "b.log"))
+                          os.path.join(ROOT, FLAGS.out, "b.log"))
     if "a_gan" in FLAGS.parts:
         after_gan = [os.path.join(FLAGS.out, "b", "runs", "independent_seed0", f"generator_{k}.keras") for k in (0, 1)]
         if not all(os.path.exists(os.path.join(ROOT, g)) for g in after_gan):
@@ -90,6 +95,7 @@ def study_a(name: str, generators: list[str], arms: list[str]) -> None:
                        f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
                        "--seeds=8", "--steps=100", f"--arms={','.join(arms)}", f"--out={FLAGS.out}/{name}"],
                       os.path.join(ROOT, FLAGS.out, f"{name}.log"))
+
 
 if __name__ == "__main__":
     app.run(main)

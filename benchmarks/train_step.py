@@ -18,7 +18,8 @@ from absl import app, flags
 
 from common import PIXEL_LOSS, PRESETS, interleaved_medians, machine, make_reference_step, make_step
 
-flags.DEFINE_enum("preset", "srgan", sorted(set(PRESETS) - PIXEL_LOSS), "Network and batch sizes (with VGG, as the reference).")
+flags.DEFINE_enum("preset", "srgan", sorted(set(PRESETS) - PIXEL_LOSS),
+                  "Network and batch sizes (those with VGG, as the reference).")
 flags.DEFINE_integer("steps", 10, "Timed steps per configuration (after 2 warm-up steps).")
 FLAGS = flags.FLAGS
 
