@@ -7,6 +7,7 @@ same seeded initial weights are trained for --steps steps in each arm (--arms, d
   control       mode ml with λ = 0 (peer passes, no KL: the distillation-only control)
   ml            mutual learning, λ = --distill_weight
   ml_star       the ensemble target, λ = --distill_weight
+  labels        the true labels as targets, λ = --distill_weight (ml's sources, no peer knowledge)
 then scored on the held-out probe (probe.py: validation HR patches vs own / peer / bicubic SR
 patches). Per run the two discriminators' scores are averaged; arms are compared over paired
 seeds (mean difference, 95 % CI, Cohen's d_z, paired t-test, the seeds a paired t-test would
@@ -53,10 +54,12 @@ flags.DEFINE_string("out", "runs/discriminator_study", "Output folder.")
 flags.mark_flag_as_required("generators")
 FLAGS = flags.FLAGS
 
-ARMS = {"independent": ("independent", 0.0), "control": ("ml", 0.0), "ml": ("ml", None), "ml_star": ("ml_star", None)}
+ARMS = {"independent": ("independent", 0.0), "control": ("ml", 0.0), "ml": ("ml", None), "ml_star": ("ml_star", None),
+        "labels": ("labels", None)}
 flags.register_validator("arms", lambda arms: len(arms) >= 2 and set(arms) <= set(ARMS),
                          f"--arms must be two or more of {', '.join(ARMS)}")
-COMPARISONS = [("control", "independent"), ("ml", "control"), ("ml_star", "control"), ("ml", "ml_star")]
+COMPARISONS = [("control", "independent"), ("ml", "control"), ("ml_star", "control"), ("ml", "ml_star"),
+               ("labels", "control"), ("ml", "labels")]
 METRICS = ("auc", "acc", "nll", "ece", "brier")
 PAIRS = 2
 

@@ -5,12 +5,14 @@ networks of --flagfile_base. Arms, paired by seed (same initial discriminators a
   adv0          independent at adversarial weight 0: pixel-only continuation (its discriminators
                 still train and are scored); what every GAN arm is compared with
   independent   K separate SRGANs at --adversarial_weight
-  control       mode ml with λ = 0: ml's joint batches without the KL (the λ-only control)
-  ml, ml_star   mutual learning / the ensemble target at λ = --distill_weight (ml_star if listed)
+  control       mode ml with λ = 0: ml's peer passes without the KL (trains exactly as independent)
+  ml, ml_star   mutual learning / the ensemble target at λ = --distill_weight (if listed)
+  labels        the true labels as targets at λ = --distill_weight: ml's sources, no peer knowledge
 Endpoint, fixed before the runs in settings.json: the mean over a run's pairs of its last
 --endpoint_validations validations (TensorBoard, first --val set) of PSNR, SSIM, NIQE, PI (with a
 Ma model), D AUC and D ECE; comparisons paired over seeds, Holm over the whole family, with the
-seeds for 80 % power; also the final scores on every --val set, the start generator, bicubic and
+seeds for 80 % power (and, with --replication_from, the same comparisons on the later seeds alone,
+one-sided in the direction the earlier ones showed); also the final scores on every --val set, the start generator, bicubic and
 the paper's Tables 1/2. Writes OUT/study.json, study.md, curves.png, plane.png. Resumable:
 finished runs are skipped, interrupted ones resume; runs of other settings are refused. Runs
 start in the repository root: paths inside --val and --extra are relative to it.
@@ -42,7 +44,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = runner.ROOT
 ARMS = {"adv0": ["--mode=independent", "--adversarial_weight=0"], "independent": ["--mode=independent"],
-        "control": ["--mode=ml", "--distill_weight=0"], "ml": ["--mode=ml"], "ml_star": ["--mode=ml_star"]}
+        "control": ["--mode=ml", "--distill_weight=0"], "ml": ["--mode=ml"], "ml_star": ["--mode=ml_star"],
+        "labels": ["--mode=labels"]}
 METRICS = ("psnr", "ssim", "niqe", "pi", "d_auc", "d_ece")
 SETTINGS = ("gan_steps", "val_every", "endpoint_validations", "adversarial_weight", "distill_weight", "scale",
             "val_max_images", "extra")
@@ -69,6 +72,9 @@ flags.DEFINE_string("out", os.path.join(ROOT, "runs", "generator_study"), "Outpu
 flags.DEFINE_integer("jobs", 1, "Runs made side by side, the CPU cores shared out among them (two at a time "
                      "on a 2-core Intel Xeon: 1.06-1.19x the steps per second of one at a time, "
                      "benchmarks/side_by_side.py).", lower_bound=1)
+flags.DEFINE_integer("replication_from", None, "Seeds from this one on replicate a first look at the earlier "
+                     "ones: each comparison is also tested on them alone, one-sided in the first look's direction.",
+                     lower_bound=1)
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the finished runs.")
 flags.mark_flag_as_required("start")
 flags.register_validator("arms", lambda arms: set(arms) <= set(ARMS), f"--arms must be among {', '.join(ARMS)}")
@@ -207,22 +213,50 @@ def load_run(arm: str, seed: int) -> dict | None:
     return {"curves": curves, "endpoint": endpoint, "final": final, **timing}
 
 
+def comparisons(runs: dict) -> list[tuple[str, str]]:
+    """(a, b) for every a − b compared: each arm against adv0, and every λ > 0 arm (and control)
+    against independent, the λ = 0 arm (control trains exactly as it)."""
+    pairs = [(arm, "adv0") for arm in runs if arm != "adv0"]
+    pairs += [(arm, "independent") for arm in ("control", "ml", "ml_star", "labels")]
+    return [(a, b) for a, b in pairs if a in runs and b in runs]
+
+
+def endpoints(runs: dict, a: str, b: str, metric: str, seeds) -> tuple[list, list] | None:
+    """One endpoint metric of arms a and b over the ``seeds`` both finished; None where fewer
+    than 2 or undefined."""
+    seeds = sorted(set(runs[a]) & set(runs[b]) & set(seeds), key=int)
+    x, y = ([runs[arm][s]["endpoint"].get(metric) for s in seeds] for arm in (a, b))
+    return (x, y) if len(seeds) >= 2 and None not in x + y else None
+
+
+def with_holm(rows: list[dict]) -> list[dict]:
+    """The rows, each given its seeds for 80 % power and its Holm-adjusted p over the rows."""
+    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
+        row.update(p_holm=adjusted, seeds_for_80_power=stats.seeds_for_power(row["cohens_dz"]))
+    return rows
+
+
 def compare(runs: dict) -> list[dict]:
     """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family."""
-    pairs = [(arm, "adv0") for arm in runs if arm != "adv0"]
-    pairs += [("control", "independent"), ("ml", "control"), ("ml_star", "control")]
+    every = [str(s) for s in range(FLAGS.seeds)]
+    return with_holm([{"comparison": f"{a} - {b}", "metric": m, **stats.paired_comparison(*pair)}
+                      for a, b in comparisons(runs) for m in METRICS if (pair := endpoints(runs, a, b, m, every))])
+
+
+def replicate(runs: dict) -> list[dict]:
+    """Each comparison on the seeds from --replication_from on, one-sided in the direction of the
+    earlier seeds' (a replication's test; Holm over its own family)."""
+    if FLAGS.replication_from is None:
+        return []
+    first = [str(s) for s in range(FLAGS.replication_from)]
+    later = [str(s) for s in range(FLAGS.replication_from, FLAGS.seeds)]
     rows = []
-    for a, b in [(a, b) for a, b in pairs if a in runs and b in runs]:
-        seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
-        for metric in METRICS:
-            x, y = ([runs[arm][s]["endpoint"].get(metric) for s in seeds] for arm in (a, b))
-            if len(seeds) >= 2 and None not in x + y:
-                result = stats.paired_comparison(x, y)
-                rows.append({"comparison": f"{a} - {b}", "metric": metric, **result,
-                             "seeds_for_80_power": stats.seeds_for_power(result["cohens_dz"])})
-    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
-        row["p_holm"] = adjusted
-    return rows
+    for a, b in comparisons(runs):
+        for m in METRICS:
+            if (look := endpoints(runs, a, b, m, first)) and (again := endpoints(runs, a, b, m, later)):
+                if result := stats.replication(*look, *again):
+                    rows.append({"comparison": f"{a} - {b}", "metric": m, **result})
+    return with_holm(rows)
 
 
 def per_metric(scores) -> dict[str, list[float]]:
@@ -252,7 +286,16 @@ def paper_table(runs: dict, sets: list[str]) -> list[str]:
     return lines
 
 
-def markdown(runs: dict, start: dict, rows: list[dict]) -> str:
+def comparison_table(rows: list[dict]) -> list[str]:
+    """Markdown: one row per comparison × metric."""
+    return ["| comparison | metric | mean diff [95 % CI] | d_z | p | p (Holm) | seeds for 80 % power |",
+            "|---|---|---|---|---|---|---|",
+            *(f"| {r['comparison']} | {r['metric']} | {r['mean_diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]"
+              f" | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} | {r['seeds_for_80_power'] or 'never'} |"
+              for r in rows)]
+
+
+def markdown(runs: dict, start: dict, rows: list[dict], replication: list[dict]) -> str:
     sets = list(val_sets())
     endpoint = {f"{arm} ({len(seeds)} seeds)": per_metric(r["endpoint"] for r in seeds.values())
                 for arm, seeds in runs.items()}
@@ -266,11 +309,11 @@ def markdown(runs: dict, start: dict, rows: list[dict]) -> str:
              f"and bicubic by evaluate. Start − bicubic PSNR: {', '.join(gaps) or 'not evaluated'}.", "",
              *table("set / model", final), "", "Paired comparisons of the endpoint, Holm over all rows. Seeds for "
              "80 % power: two-sided paired t-test at α = 0.05 (noncentral t) at the observed d_z, which few seeds "
-             "estimate loosely.", "", "| comparison | metric | mean diff [95 % CI] | d_z | p | p (Holm) | seeds "
-             "for 80 % power |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['comparison']} | {r['metric']} | {r['mean_diff']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]"
-              f" | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} | {r['seeds_for_80_power'] or 'never'} |"
-              for r in rows]
+             "estimate loosely.", "", *comparison_table(rows)]
+    if replication:
+        lines += ["", f"Replication: the same comparisons on seeds {FLAGS.replication_from}–{FLAGS.seeds - 1} alone, "
+                  f"p one-sided in the direction of seeds 0–{FLAGS.replication_from - 1} (Holm over these rows).", "",
+                  *comparison_table(replication)]
     return "\n".join(lines + ["", "The paper (Lee & Park 2022) beside ours:", "", *paper_table(runs, sets)]) + "\n"
 
 
@@ -326,15 +369,16 @@ def report() -> None:
              for name, models in evaluated["results"].items()}
     seconds = {f"{arm}_seed{s}": r.get("seconds") for arm, seeds in runs.items() for s, r in seeds.items()}
     seconds["start_eval"] = (read_json(os.path.join(FLAGS.out, "start_eval", "eval_time.json")) or {}).get("seconds")
-    total, computer, rows = sum(filter(None, seconds.values())), machine(), compare(runs)
+    total, computer, rows, replication = sum(filter(None, seconds.values())), machine(), compare(runs), replicate(runs)
     threads = {r.get("threads") for seeds in runs.values() for r in seeds.values()} - {None}
     computer += f" (runs side by side, {max(threads)} thread(s) each)" if threads else ""
     with open(FLAGS.flagfile_base) as f:
         flagfile = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     files.write_json(os.path.join(FLAGS.out, "study.json"),
                      {"machine": computer, "settings": settings(), "flagfile_base": flagfile, "arms": list(runs),
-                      "seconds": seconds, "start_eval": start, "runs": runs, "comparisons": rows})
-    text = markdown(runs, start, rows)
+                      "seconds": seconds, "start_eval": start, "runs": runs, "comparisons": rows,
+                      "replication": replication})
+    text = markdown(runs, start, rows, replication)
     files.write_text(os.path.join(FLAGS.out, "study.md"), f"Machine: {computer}; {total:.0f} s of runs.\n\n{text}")
     plot_curves(runs, os.path.join(FLAGS.out, "curves.png"))
     plot_plane(runs, start, os.path.join(FLAGS.out, "plane.png"))

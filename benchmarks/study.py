@@ -6,13 +6,15 @@
   a      Study A (discriminator_study.py): K = 2 discriminators against that generator, frozen
          (every pair the same, as at the start of a GAN stage), 8 paired seeds x 4 arms x 100
          steps, scored on a probe cut from Set14
-  b      Study B (generator_study.py): GAN stages from it, 5 paired seeds x 4 arms x 1000 steps
-         with the networks of flags/repro_x4.cfg but 48² HR patches in batches of 8 (what fits the
-         budget: a K = 2 step of 0.20 s independent, 0.27 s ml on Intel, 2.7x less than 64² x 16),
-         validated on Set5 every 100 steps and on Set5 and Set14 at the end; two runs side by side
+  b      Study B (generator_study.py): GAN stages from it, 5 paired seeds x 4 arms (adv0,
+         independent, control, ml) x 1000 steps with the networks of flags/repro_x4.cfg but 48² HR
+         patches in batches of 8 (a K = 2 step of 0.20 s independent, 0.27 s ml on Intel, 2.7x less
+         than 64² x 16), validated on Set5 every 100 steps and on Set5 and Set14 at the end; then
+         seeds 5-8 of independent and ml (docs/study/b/extension_plan.md: the replication planned
+         after seeds 0-4); two runs side by side
   a_gan  Study A again, against generators after a GAN stage: the two (different) generators
-         of Study B's `independent` seed-0 run, one per pair; arms control and ml (control
-         equals independent exactly, part a shows), 8 paired seeds x 100 steps
+         of Study B's `independent` seed-0 run, one per pair; arms control, ml and labels (the
+         true labels on ml's sources), 8 paired seeds x 100 steps
 
 Each part skips what is finished and resumes what was interrupted, so the command can be run
 again after a stop until it completes; every run's wall time is recorded beside it. Part start
@@ -78,14 +80,23 @@ def main(argv):
     if "a" in FLAGS.parts:
         study_a("a", [generator], ["independent", "control", "ml", "ml_star"])
     if "b" in FLAGS.parts:
-        runner.run_logged(["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8",
-                           "--extra=--hr_patch=48", "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"],
-                          os.path.join(ROOT, FLAGS.out, "b.log"))
+        study_b(generator)
     if "a_gan" in FLAGS.parts:
         after_gan = [os.path.join(FLAGS.out, "b", "runs", "independent_seed0", f"generator_{k}.keras") for k in (0, 1)]
         if not all(os.path.exists(os.path.join(ROOT, g)) for g in after_gan):
             sys.exit(f"part a_gan needs the generators of part b's independent seed-0 run: {', '.join(after_gan)}")
-        study_a("a_gan", after_gan, ["control", "ml"])
+        study_a("a_gan", after_gan, ["control", "ml", "labels"])
+
+
+def study_b(generator: str) -> None:
+    """generator_study.py: seeds 0-4 of every arm, seeds 5-8 of independent and ml (the planned
+    replication), then the report over all of them."""
+    common = ["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8", "--extra=--hr_patch=48",
+              "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"]
+    arms = "--arms=adv0,independent,control,ml"
+    for extra in ([arms, "--seeds=5"], ["--arms=independent,ml", "--seeds=9"],
+                  [arms, "--seeds=9", "--replication_from=5", "--report_only"]):
+        runner.run_logged(common + extra, os.path.join(ROOT, FLAGS.out, "b.log"))
 
 
 def study_a(name: str, generators: list[str], arms: list[str]) -> None:

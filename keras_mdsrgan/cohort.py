@@ -2,10 +2,10 @@
 
 One training step, from the batch (LR, HR):
   1. every G_k makes SR_k; every D_k judges each *source* as a batch of its own: HR, SR_k and,
-     in ``ml`` / ``ml_star``, every peer's SR_j (so batch norm sees one source at a time, as in
+     in the mutual modes (every mode but ``independent``), every peer's SR_j (so batch norm sees one source at a time, as in
      BasicSR and krasserm's SRGAN, and D_k's statistics on HR and SR_k are the same in every mode);
   2. G_k is updated by pixel + perceptual + adversarial loss, the last from D_k(SR_k) only;
-  3. D_k is updated by its adversarial loss on (HR, SR_k) plus, in ``ml`` / ``ml_star``,
+  3. D_k is updated by its adversarial loss on (HR, SR_k) plus, in the mutual modes,
      λ·T²·KL(target ‖ P_k) averaged over HR and *all* generators' SR batches, where
      P(x) = sigmoid(logit(x) / T) and the targets (``distill.TARGETS``) are constants.
 Both updates use the networks as they were at the start of the step (BasicSR's G-then-D order

@@ -14,17 +14,32 @@ import numpy as np
 from scipy import stats
 
 
-def paired_comparison(a, b, confidence: float = 0.95) -> dict[str, float]:
-    """a − b over paired seeds: mean, CI, d_z, two-sided paired t-test p (needs ≥ 2 pairs)."""
+def paired_comparison(a, b, confidence: float = 0.95, alternative: str = "two-sided") -> dict[str, float]:
+    """a − b over paired seeds: mean, two-sided CI, d_z and the paired t-test's p (needs ≥ 2 pairs);
+    ``alternative`` "greater" / "less" makes the test one-sided (a replication's known direction)."""
     diffs = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     if diffs.size < 2:
         raise ValueError("a paired comparison needs at least 2 pairs")
     mean, sd = float(diffs.mean()), float(diffs.std(ddof=1))
     half = stats.t.ppf((1 + confidence) / 2, diffs.size - 1) * sd / math.sqrt(diffs.size)
-    p = float(stats.ttest_rel(a, b).pvalue) if sd > 0 else (1.0 if mean == 0 else 0.0)
+    if sd > 0:
+        p = float(stats.ttest_rel(a, b, alternative=alternative).pvalue)
+    else:  # every difference the same: certain, in whichever direction it lies
+        agrees = {"two-sided": mean != 0, "greater": mean > 0, "less": mean < 0}[alternative]
+        p = 0.0 if agrees else 1.0
     return {"mean_diff": mean, "ci_low": mean - half, "ci_high": mean + half,
             "cohens_dz": mean / sd if sd > 0 else math.copysign(math.inf, mean) if mean else 0.0,
             "p": p, "n": int(diffs.size)}
+
+
+def replication(first_a, first_b, later_a, later_b) -> dict[str, float] | None:
+    """a − b on later seeds, tested one-sided in the direction of the earlier seeds' mean difference
+    (a replication of what a first look showed); None when that difference is 0."""
+    first = float(np.mean(np.subtract(first_a, first_b, dtype=np.float64)))
+    if first == 0:
+        return None
+    direction = "greater" if first > 0 else "less"
+    return {**paired_comparison(later_a, later_b, alternative=direction), "alternative": direction}
 
 
 def holm(p_values) -> list[float]:

@@ -50,8 +50,9 @@ flags.DEFINE_integer("disc_filters", M.disc_filters, "Discriminator channels of 
 flags.DEFINE_integer("disc_dense", M.disc_dense, "Discriminator dense units.", lower_bound=1)
 flags.DEFINE_bool("sync_batchnorm", M.sync_batchnorm, "Batch-norm statistics over all replicas (several devices).")
 # Losses
-flags.DEFINE_enum("mode", L.mode, list(MODES), "independent (no distillation), ml (mutual learning) or ml_star "
-                  "(ensemble target); one per function in distill.TARGETS.")
+flags.DEFINE_enum("mode", L.mode, list(MODES), "independent (no distillation), ml (mutual learning), ml_star "
+                  "(ensemble target) or labels (true labels as targets, a control); one per function in "
+                  "distill.TARGETS.")
 flags.DEFINE_float("pixel_weight", L.pixel_weight, "GAN-stage pixel MSE weight.", lower_bound=0)
 flags.DEFINE_float("perceptual_weight", L.perceptual_weight, "VGG19 perceptual loss weight (0 disables VGG).", lower_bound=0)
 flags.DEFINE_string("perceptual_layer", L.perceptual_layer, "VGG19 layer of the perceptual loss (φ5,4).")

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy.special import xlogy
 
 from keras_mdsrgan.cohort import MutualSRGAN
 from keras_mdsrgan.config import LossConfig
@@ -53,7 +54,7 @@ def _nonzero(grads):
     return [g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads]
 
 
-@pytest.mark.parametrize("mode", ["ml", "ml_star"])
+@pytest.mark.parametrize("mode", ["ml", "ml_star", "labels"])
 def test_discriminator_loss_reaches_only_its_own_weights(mode):
     cohort = make_cohort(mode, num_pairs=3)
     lr, hr = batch()
@@ -124,10 +125,21 @@ def test_logs_report_every_term_per_pair():
 
 
 def bernoulli_kl(p, q):
-    return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+    return xlogy(p, p / q) + xlogy(1 - p, (1 - p) / (1 - q))
 
 
-@pytest.mark.parametrize("mode", ["ml", "ml_star"])
+def numpy_targets(mode, probs, k):
+    """The targets of D_k's KL term, written out per mode."""
+    if mode == "ml":
+        return [p for j, p in enumerate(probs) if j != k]
+    if mode == "ml_star":
+        return [np.mean(probs, axis=0)]
+    real = np.zeros_like(probs[k])
+    real[: len(probs[k]) // (len(probs) + 1)] = 1.0  # the HR rows come first
+    return [real]
+
+
+@pytest.mark.parametrize("mode", ["ml", "ml_star", "labels"])
 def test_distillation_term_is_lambda_t2_mean_kl(mode):
     """d_total - d_adversarial = λ·T²·mean over HR and every SR batch of KL(target ‖ P_k),
     computed here in NumPy from the discriminators' logits on each source."""
@@ -141,7 +153,7 @@ def test_distillation_term_is_lambda_t2_mean_kl(mode):
              for d in cohort.discriminators]
     terms = cohort.discriminator_terms(cohort.judge(hr, fakes))
     for k in range(3):
-        targets = [p for j, p in enumerate(probs) if j != k] if mode == "ml" else [np.mean(probs, axis=0)]
+        targets = numpy_targets(mode, probs, k)
         expected = weight * temperature ** 2 * np.mean([bernoulli_kl(t, probs[k]) for t in targets])
         got = float(tf.reduce_mean(terms[k]["d_total"] - terms[k]["d_adversarial"]))
         assert got == pytest.approx(expected, rel=1e-4)

@@ -21,6 +21,24 @@ def test_paired_comparison_matches_scipy_and_hand_values():
         stats.paired_comparison([1.0], [0.5])
 
 
+def test_one_sided_comparison_halves_p_in_its_direction():
+    a, b = [0.9, 0.8, 0.85, 0.95, 0.7], [0.8, 0.82, 0.8, 0.9, 0.6]
+    two_sided = stats.paired_comparison(a, b)["p"]
+    assert stats.paired_comparison(a, b, alternative="greater")["p"] == pytest.approx(two_sided / 2)
+    assert stats.paired_comparison(a, b, alternative="less")["p"] == pytest.approx(1 - two_sided / 2)
+    assert stats.paired_comparison([1.0, 1.0], [0.5, 0.5], alternative="less")["p"] == 1.0  # constant, wrong way
+
+
+def test_replication_tests_later_seeds_in_the_first_looks_direction():
+    later_a, later_b = [0.9, 0.8, 0.85, 0.95, 0.7], [0.8, 0.82, 0.8, 0.9, 0.6]
+    two_sided = stats.paired_comparison(later_a, later_b)["p"]
+    up = stats.replication([2.0, 3.0], [1.0, 1.0], later_a, later_b)  # first look: a > b
+    assert up["alternative"] == "greater" and up["p"] == pytest.approx(two_sided / 2)
+    down = stats.replication([0.0, 0.0], [1.0, 1.0], later_a, later_b)  # first look: a < b
+    assert down["alternative"] == "less" and down["p"] == pytest.approx(1 - two_sided / 2)
+    assert stats.replication([1.0, 2.0], [1.0, 2.0], later_a, later_b) is None  # no direction to replicate
+
+
 def test_holm_by_hand():
     # sorted 0.01, 0.02, 0.04, 0.30 -> 4*0.01, 3*0.02, max(2*0.04, 0.06), max(1*0.30, 0.08)
     assert stats.holm([0.04, 0.01, 0.30, 0.02]) == pytest.approx([0.08, 0.04, 0.30, 0.06])
