@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from keras_mdsrgan import build  # noqa: E402
+from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
 PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch
@@ -83,15 +83,10 @@ def machine() -> str:
     except (OSError, subprocess.CalledProcessError, StopIteration):
         model = platform.processor() or "unknown CPU"
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return (f"{model}, {os.cpu_count()} cores" + ("" if onednn_enabled() else ", Eigen CPU kernels (oneDNN off)")
+    return (f"{model}, {os.cpu_count()} cores"
+            + ("" if distributed.onednn_enabled() else ", Eigen CPU kernels (oneDNN off)")
             + (f", GPUs: {', '.join(gpus)}" if gpus else ", no GPU"))
 
-
-def onednn_enabled() -> bool:
-    """Whether TensorFlow runs its oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS, else the CPU decides)."""
-    from tensorflow.python.util import _pywrap_util_port  # TF's own answer; no public API has it
-
-    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def interleaved_medians(runs: dict, repeats: int, warmup: int = 2) -> dict[str, float]:

@@ -214,10 +214,10 @@ def load_run(arm: str, seed: int) -> dict | None:
 
 
 def comparisons(runs: dict) -> list[tuple[str, str]]:
-    """(a, b) for every a − b compared: each arm against adv0, and every λ > 0 arm (and control)
-    against independent, the λ = 0 arm (control trains exactly as it)."""
+    """(a, b) for every a − b compared: each arm against adv0, every λ > 0 arm (and control)
+    against independent, the λ = 0 arm (control trains exactly as it), and ml against labels."""
     pairs = [(arm, "adv0") for arm in runs if arm != "adv0"]
-    pairs += [(arm, "independent") for arm in ("control", "ml", "ml_star", "labels")]
+    pairs += [(arm, "independent") for arm in ("control", "ml", "ml_star", "labels")] + [("ml", "labels")]
     return [(a, b) for a, b in pairs if a in runs and b in runs]
 
 

@@ -7,7 +7,7 @@ and on RGB (a colour shift shows there first). The budget, 300 s, must hold on t
 machine kind (2-core AMD EPYC, AVX2 only, about 3.4x slower for convolutions than Intel
 machines with AVX-512).
 
-  python benchmarks/quickstart.py [--run_dir=/tmp/quickstart]
+  python benchmarks/quickstart.py [--run_dir=/tmp/quickstart] [--extra=--nojit_compile]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from common import machine
 from keras_mdsrgan import data, imageio, metrics
 
 flags.DEFINE_string("run_dir", "/tmp/mdsrgan-quickstart", "Run folder (deleted first).")
+flags.DEFINE_multi_string("extra", [], "A train flag added to the command; repeat for more.")
 FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGET_S = 300
@@ -35,11 +36,11 @@ def main(argv):
     shutil.rmtree(FLAGS.run_dir, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "keras_mdsrgan.train", "--flagfile=flags/quickstart.cfg",
-                    f"--run_dir={FLAGS.run_dir}", "--verbosity=-1"], cwd=REPO, check=True)
+                    f"--run_dir={FLAGS.run_dir}", "--verbosity=-1", *FLAGS.extra], cwd=REPO, check=True)
     seconds = time.perf_counter() - start
     name, _, hr, _ = next(data.evaluation_images("sample:val", SCALE))
-    print(f"quickstart training + evaluation: {seconds:.0f} s (budget {BUDGET_S} s on the slowest CPU) "
-          f"on {machine()}")
+    print(f"quickstart training + evaluation{''.join(' ' + e for e in FLAGS.extra)}: {seconds:.0f} s "
+          f"(budget {BUDGET_S} s on the slowest CPU) on {machine()}")
     for model in ("bicubic", "pair0", "pair1"):
         sr = imageio.read_image(os.path.join(FLAGS.run_dir, "samples", f"{name}_{model}.png"))
         print(f"  {model:8s} PSNR Y {metrics.psnr(hr, sr, border=SCALE):6.2f} dB   "

@@ -11,7 +11,8 @@
          patches in batches of 8 (a K = 2 step of 0.20 s independent, 0.27 s ml on Intel, 2.7x less
          than 64² x 16), validated on Set5 every 100 steps and on Set5 and Set14 at the end; then
          seeds 5-8 of independent and ml (docs/study/b/extension_plan.md: the replication planned
-         after seeds 0-4); two runs side by side
+         after seeds 0-4), and seeds 0-8 of labels (docs/study/b/labels_plan.md); two runs side
+         by side
   a_gan  Study A again, against generators after a GAN stage: the two (different) generators
          of Study B's `independent` seed-0 run, one per pair; arms control, ml and labels (the
          true labels on ml's sources), 8 paired seeds x 100 steps
@@ -90,12 +91,12 @@ def main(argv):
 
 def study_b(generator: str) -> None:
     """generator_study.py: seeds 0-4 of every arm, seeds 5-8 of independent and ml (the planned
-    replication), then the report over all of them."""
+    replication), seeds 0-8 of labels (docs/study/b/labels_plan.md), then the report over all."""
     common = ["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8", "--extra=--hr_patch=48",
               "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"]
     arms = "--arms=adv0,independent,control,ml"
-    for extra in ([arms, "--seeds=5"], ["--arms=independent,ml", "--seeds=9"],
-                  [arms, "--seeds=9", "--replication_from=5", "--report_only"]):
+    for extra in ([arms, "--seeds=5"], ["--arms=independent,ml", "--seeds=9"], ["--arms=labels", "--seeds=9"],
+                  [arms + ",labels", "--seeds=9", "--replication_from=5", "--report_only"]):
         runner.run_logged(common + extra, os.path.join(ROOT, FLAGS.out, "b.log"))
 
 

@@ -117,7 +117,7 @@ class TrainConfig:
     verbosity: int = 1
     seed: int = 0
     strategy: str = "auto"
-    jit_compile: bool = False
+    jit_compile: bool | None = None  # None: XLA where it is measured faster (distributed.use_xla)
     mixed_precision: bool = False
 
     def validate(self) -> None:

@@ -57,6 +57,26 @@ def check_same_step(strategy: tf.distribute.Strategy, step: tf.Variable) -> None
                             "give every worker the same --run_dir on shared storage")
 
 
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN CPU kernels: TF_ENABLE_ONEDNN_OPTS, else TensorFlow 2.21's
+    default, on only for CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX (so off on AVX2-only
+    CPUs such as AMD EPYC Zen 3, which run its Eigen kernels)."""
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own answer; no public API has it
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def use_xla(jit_compile: bool | None, strategy: tf.distribute.Strategy) -> bool:
+    """``jit_compile`` when given. None (auto): XLA on a single CPU replica whose TensorFlow runs
+    the Eigen kernels, where the XLA-compiled SRGAN step took 0.63x the time of the plain one
+    (benchmarks/train_step.py, docs/PERFORMANCE.md); off where oneDNN's kernels run (XLA took
+    1.31x there), on GPUs (not measured) and across replicas."""
+    if jit_compile is not None:
+        return jit_compile
+    return (strategy.num_replicas_in_sync == 1 and not tf.config.list_logical_devices("GPU")
+            and not onednn_enabled())
+
+
 def step_function(strategy: tf.distribute.Strategy, step_fn, jit_compile: bool = False):
     """A tf.function that runs ``step_fn`` on every replica's next batch and means the logs."""
     replica_step = tf.function(step_fn, jit_compile=True) if jit_compile else step_fn

@@ -24,7 +24,8 @@ flags.DEFINE_bool("restart", False, "Delete the run's checkpoints and start from
 flags.DEFINE_enum("strategy", T.strategy, list(STRATEGIES),
                   "tf.distribute strategy; auto = mirrored over several GPUs, else one device; "
                   "multi_worker reads the cluster from TF_CONFIG.")
-flags.DEFINE_bool("jit_compile", T.jit_compile, "XLA-compile the per-replica step (GPUs).")
+flags.DEFINE_bool("jit_compile", T.jit_compile, "XLA-compile the per-replica step; unset: on only where "
+                  "TensorFlow runs its Eigen CPU kernels (AVX2-only CPUs), one replica, no GPU.")
 flags.DEFINE_bool("mixed_precision", T.mixed_precision, "mixed_float16 compute with dynamic loss scaling per optimizer (GPUs).")
 # Data
 flags.DEFINE_list("train", list(D.train),

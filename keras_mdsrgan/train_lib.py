@@ -114,6 +114,8 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
                            d.hr_patch, ma_model) if val_sets else None)
     progress = Progress(writer, t.log_every, verbose=bool(chief and t.verbosity))
     started, first = time.time(), int(step)
+    xla = distributed.use_xla(t.jit_compile, strategy)
+    log.info("XLA-compiled step: %s", "on" if xla else "off")
 
     for stage in stages(cohort, t):
         if int(step) >= stage.end:
@@ -124,7 +126,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
         batches = iter(strategy.distribute_datasets_from_function(
             lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
                                               start_step=int(step), input_context=ctx)))
-        train_step = distributed.step_function(strategy, stage.step_fn, t.jit_compile)
+        train_step = distributed.step_function(strategy, stage.step_fn, xla)
         while int(step) < stage.end:
             logs = {k: float(v) for k, v in train_step(batches).items()}
             check_finite(logs, int(step) + 1)

@@ -71,3 +71,17 @@ def test_two_local_workers_train_and_only_the_chief_writes(tmp_path):
     assert (chief / "generator_0.keras").is_file() and (chief / "results.json").is_file()
     written = [os.path.join(root, f) for root, _, files in os.walk(worker) for f in files] if worker.exists() else []
     assert not [f for f in written if "ckpt" in f or f.endswith((".keras", "results.json"))]
+
+
+def test_xla_by_default_only_where_tensorflow_runs_its_eigen_cpu_kernels():
+    """--jit_compile unset: XLA where oneDNN is off (AVX2-only CPUs), not where oneDNN runs;
+    an explicit choice always wins."""
+    code = ("import tensorflow as tf; from keras_mdsrgan import distributed as d; s = tf.distribute.get_strategy(); "
+            "print(d.onednn_enabled(), d.use_xla(None, s), d.use_xla(True, s), d.use_xla(False, s))")
+    answers = {}
+    for onednn in ("0", "1"):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO,
+                                env={**ENV, "TF_ENABLE_ONEDNN_OPTS": onednn, "CUDA_VISIBLE_DEVICES": ""})
+        assert result.returncode == 0, result.stderr[-3000:]
+        answers[onednn] = result.stdout.split()
+    assert answers == {"0": ["False", "True", "True", "False"], "1": ["True", "False", "True", "False"]}
