@@ -2,8 +2,9 @@
 
 One training step, from the batch (LR, HR):
   1. every G_k makes SR_k; every D_k judges each *source* as a batch of its own: HR, SR_k and,
-     in the mutual modes (every mode but ``independent``), every peer's SR_j (so batch norm sees one source at a time, as in
-     BasicSR and krasserm's SRGAN, and D_k's statistics on HR and SR_k are the same in every mode);
+     in the mutual modes (all but ``independent``), every peer's SR_j (so batch norm sees one
+     source at a time, as in BasicSR and krasserm's SRGAN, and D_k's statistics on HR and SR_k
+     are the same in every mode);
   2. G_k is updated by pixel + perceptual + adversarial loss, the last from D_k(SR_k) only;
   3. D_k is updated by its adversarial loss on (HR, SR_k) plus, in the mutual modes,
      λ·T²·KL(target ‖ P_k) averaged over HR and *all* generators' SR batches, where

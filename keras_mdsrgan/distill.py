@@ -24,7 +24,7 @@ def ensemble_targets(probs: list, k: int) -> list:
 def label_targets(probs: list, k: int) -> list:
     """``labels`` (a control, ours): the true labels (HR real, every generator's SR fake) in place
     of the peers' predictions. The same sources and weight as ``ml``, none of the peers' knowledge:
-    what is left of ``ml``'s effect is the soft targets', not the extra fakes'."""
+    where ``ml`` beats it, the peers' soft targets helped, not merely the extra fakes."""
     sources = len(probs) + 1  # rows of probs[k]: HR, then SR_0 .. SR_K-1
     return [probs[k] * 0.0 + ([[1.0]] + [[0.0]] * (sources - 1))]
 

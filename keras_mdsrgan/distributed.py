@@ -68,7 +68,7 @@ def onednn_enabled() -> bool:
 
 def use_xla(jit_compile: bool | None, strategy: tf.distribute.Strategy) -> bool:
     """``jit_compile`` when given. None (auto): XLA on a single CPU replica whose TensorFlow runs
-    the Eigen kernels, where the XLA-compiled SRGAN step took 0.63x the time of the plain one
+    the Eigen kernels, where the XLA-compiled SRGAN step took 0.69x the time of the plain one
     (benchmarks/train_step.py, docs/PERFORMANCE.md); off where oneDNN's kernels run (XLA took
     1.31x there), on GPUs (not measured) and across replicas."""
     if jit_compile is not None:
