@@ -95,16 +95,18 @@ def settings() -> dict:
 
 
 def load_or_run(arm: str, seed: int, run, folder: str) -> dict:
-    """The scores of (arm, seed): from OUT/runs/ when finished before, else ``run()`` saved there."""
+    """The record of (arm, seed), its scores and seconds: from OUT/runs/ when finished before, else
+    ``run()``'s scores, saved there."""
     path = os.path.join(folder, f"{arm}_seed{seed}.json")
     if os.path.exists(path):
         with open(path) as f:
-            return json.load(f)["scores"]
+            return json.load(f)
     started = time.time()
     scores = run()
-    files.write_json(path, {"arm": arm, "seed": seed, "seconds": time.time() - started, "scores": scores})
-    print(f"{arm} seed {seed}: AUC {scores['all']['auc']:.4f} in {time.time() - started:.0f} s", flush=True)
-    return scores
+    record = {"arm": arm, "seed": seed, "seconds": time.time() - started, "scores": scores}
+    files.write_json(path, record)
+    print(f"{arm} seed {seed}: AUC {scores['all']['auc']:.4f} in {record['seconds']:.0f} s", flush=True)
+    return record
 
 
 def plot(runs: dict, path: str) -> None:
@@ -163,11 +165,6 @@ def markdown(runs: dict, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seconds(out: str, arm: str, seed: int) -> float:
-    with open(os.path.join(out, "runs", f"{arm}_seed{seed}.json")) as f:
-        return json.load(f)["seconds"]
-
-
 @functools.cache
 def inputs() -> tuple:
     """The frozen generators, the training store and the probe: made once, when a run needs them."""
@@ -185,13 +182,14 @@ def main(argv) -> int:
     except UserError as err:
         return cli.user_error(err)
     arms = [arm for arm in ARMS if arm in FLAGS.arms]
-    runs, start = {arm: {} for arm in arms}, time.time()
+    records, start = {}, time.time()
     for seed in range(FLAGS.seeds):
         for arm in arms:
-            runs[arm][str(seed)] = load_or_run(arm, seed, lambda: run_arm(arm, seed, *inputs()),
-                                               os.path.join(FLAGS.out, "runs"))
+            records[arm, seed] = load_or_run(arm, seed, lambda: run_arm(arm, seed, *inputs()),
+                                             os.path.join(FLAGS.out, "runs"))
+    runs = {arm: {str(seed): records[arm, seed]["scores"] for seed in range(FLAGS.seeds)} for arm in arms}
+    seconds = {f"{arm}_seed{seed}": records[arm, seed]["seconds"] for arm in arms for seed in range(FLAGS.seeds)}
     rows = compare(runs)
-    seconds = {f"{arm}_seed{seed}": _seconds(FLAGS.out, arm, seed) for arm in arms for seed in range(FLAGS.seeds)}
     payload = {"machine": machine(), "seconds": seconds, "settings": settings(), "seeds": FLAGS.seeds,
                "runs": runs, "comparisons": rows}
     files.write_json(os.path.join(FLAGS.out, "study.json"), payload)
