@@ -12,8 +12,8 @@ Endpoint, fixed before the runs in settings.json: the mean over a run's pairs of
 --endpoint_validations validations (TensorBoard, first --val set) of PSNR, SSIM, NIQE, PI (with a
 Ma model), D AUC and D ECE; comparisons paired over seeds, Holm over the whole family, with the
 seeds for 80 % power (and, with --replication_from, the same comparisons on the later seeds alone,
-one-sided in the direction the earlier ones showed); also the final scores on every --val set, the start generator, bicubic and
-the paper's Tables 1/2. Writes OUT/study.json, study.md, curves.png, plane.png. Resumable:
+one-sided in the direction the earlier ones showed); also the final scores on every --val set,
+the start generator, bicubic and the paper's Tables 1/2. Writes OUT/study.json, study.md, curves.png, plane.png. Resumable:
 finished runs are skipped, interrupted ones resume; runs of other settings are refused. Runs
 start in the repository root: paths inside --val and --extra are relative to it.
 
