@@ -25,7 +25,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import files, imageio, resize
+from keras_mdsrgan import files, imageio, metrics, resize
 from keras_mdsrgan.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -366,11 +366,17 @@ def augment(lr: tf.Tensor, hr: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, t
 def evaluation_images(spec: str, scale: int, max_images: int | None = None):
     """Yield ``(name, lr, hr, grey)`` whole images one at a time (bounded memory).
 
-    lr and hr are uint8 RGB; grey says the HR file was single-channel (see ``metrics``).
+    lr and hr are uint8 RGB; grey says the HR file was single-channel (see ``metrics``). An HR
+    image too small to score (SSIM's window inside the ``scale``-pixel border) raises ``ImageError``.
     """
     pairs = resolve_pairs(spec)
+    smallest = metrics.SSIM_WINDOW + 2 * scale
     for pair in pairs[:max_images]:
         lr, hr = load_pair(pair, scale)
+        if min(hr.shape[:2]) < smallest:
+            raise imageio.ImageError(f"{pair.hr_path}: {hr.shape[1]}x{hr.shape[0]} HR pixels are too few to score at "
+                                     f"x{scale}: PSNR and SSIM need {smallest} a side ({metrics.SSIM_WINDOW} inside "
+                                     f"the {scale}-pixel border)")
         yield pair.name, lr, hr, imageio.is_grey_file(pair.hr_path)
 
 

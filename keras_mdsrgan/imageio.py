@@ -10,11 +10,15 @@ Anything Pillow cannot decode (empty, truncated, not an image) raises ``ImageErr
 naming the file, and so does an image of more pixels than the limit (a guard against
 decompression bombs: a few KB of PNG can claim 20000x20000 pixels), checked on the header
 before anything is decoded; ``set_max_image_pixels`` sets it (default: Pillow's limit).
-``output_files`` plans where a file or folder is upscaled to without losing a result or an input.
+``output_files`` plans where a file or folder is upscaled to without losing a result or an input;
+an output Pillow cannot write (an unknown or read-only format, a folder, no permission) raises
+``ImageError`` too, before any work where it can be told from the name.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 
 import numpy as np
@@ -63,7 +67,10 @@ def list_images(folder: str) -> list[str]:
     """Image files directly inside ``folder`` (by extension), sorted by name."""
     if not os.path.isdir(folder):
         raise ImageError(f"{folder}: not a folder")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    except OSError as err:
+        raise ImageError(f"{folder}: cannot list the folder ({err.strerror})") from None
     return [os.path.join(folder, n) for n in names]
 
 
@@ -72,7 +79,8 @@ def output_files(source: str, target: str) -> list[tuple[str, str]]:
     image of a folder to TARGET/STEM.png.
 
     Refused before any work: two inputs with one output (``a.png`` and ``a.jpg``), which would
-    silently keep one result, and an output that is an input file, which would replace it.
+    silently keep one result, an output that is an input file, which would replace it, and a
+    file's output that is a folder or of a format Pillow cannot write.
     """
     if os.path.isdir(source):
         if os.path.exists(target) and not os.path.isdir(target):
@@ -83,6 +91,9 @@ def output_files(source: str, target: str) -> list[tuple[str, str]]:
         jobs = [(path, os.path.join(target, os.path.splitext(os.path.basename(path))[0] + ".png"))
                 for path in inputs]
     else:
+        if os.path.isdir(target):
+            raise ImageError(f"{target}: a folder, but the output of file {source} must be a file")
+        _writable_format(target)
         jobs = [(source, target)]
     input_files = {os.path.realpath(path) for path, _ in jobs}
     writers = {}
@@ -105,9 +116,14 @@ def is_grey_file(path: str) -> bool:
     """True when ``path`` stores a single grey channel (with or without alpha); reads the header only."""
     try:
         with _open(path) as image:
-            return image.mode in GREY_MODES
+            return image.mode in GREY_MODES or _png_raw_mode(image) == "LA;16B"
     except (UnidentifiedImageError, OSError) as err:
         raise ImageError(f"{path}: cannot decode image ({err})") from None
+
+
+def _png_raw_mode(image: Image.Image) -> str | None:
+    """The samples as a PNG stores them: Pillow opens 16-bit grey + alpha (``LA;16B``) as RGBA."""
+    return image.tile[0].args if image.format == "PNG" and image.tile else None
 
 
 def _to_uint8_rgb(image: Image.Image) -> np.ndarray:
@@ -168,7 +184,28 @@ def write_image(path: str, image: np.ndarray) -> None:
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise TypeError(f"write_image expects uint8, got {array.dtype}")
-    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-    if fmt is None:
-        raise ImageError(f"{path}: unknown image extension")
-    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
+    fmt = _writable_format(path)
+    try:
+        atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
+    except (OSError, ValueError) as err:  # no permission, a file in the way, a full disk
+        raise ImageError(f"{path}: cannot write image ({err})") from None
+
+
+def _writable_format(path: str) -> str:
+    """The Pillow format ``path`` is saved in, by extension; ``ImageError`` if it cannot hold 8-bit RGB."""
+    ext = os.path.splitext(path)[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None or not _saves_rgb(fmt):
+        kind = f"{ext} images" if ext else "an image without an extension"
+        raise ImageError(f"{path}: cannot write {kind}; use .png, .jpg, .webp, .tif or .bmp")
+    return fmt
+
+
+@functools.lru_cache(maxsize=None)
+def _saves_rgb(fmt: str) -> bool:
+    """Whether Pillow can save an 8-bit RGB image as ``fmt`` (tried on one pixel, in memory)."""
+    try:
+        Image.new("RGB", (1, 1)).save(io.BytesIO(), format=fmt)
+    except (KeyError, OSError, ValueError):  # no save handler, or none for RGB
+        return False
+    return True

@@ -19,6 +19,7 @@ import os
 import numpy as np
 from scipy import ndimage, special
 
+SSIM_WINDOW = 11  # side of SSIM's Gaussian window: a smaller image (after the border crop) has no score
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
 
 

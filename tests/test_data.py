@@ -1,5 +1,7 @@
 import logging
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -82,6 +84,41 @@ def test_everything_bad_is_a_clear_error(tmp_path):
     Image.fromarray(_photo(10, 10)).save(tmp_path / "tiny.png")
     with pytest.raises(data.DataError, match="none of the 1 training image"):
         data.build_store(data.resolve_pairs(str(tmp_path)), scale=4, hr_patch=96)
+
+
+def test_sixteen_bit_grey_alpha_png_is_grey(tmp_path):
+    """Pillow opens a 16-bit grey + alpha PNG as RGBA; it is still scored on its grey levels."""
+    grey = _photo(12, 10)[..., 0].astype(">u2") * 257
+    samples = np.dstack([grey, np.full_like(grey, 65535)])
+    rows = b"".join(b"\x00" + row.tobytes() for row in samples)
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    path = tmp_path / "grey_alpha16.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10, 12, 16, 4, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    image, alpha = imageio.read_image_and_alpha(str(path))
+    np.testing.assert_array_equal(image[..., 2], grey // 256)
+    assert (alpha == 255).all() and imageio.is_grey_file(str(path))
+
+
+def test_unreadable_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "listdir", refuse)
+    with pytest.raises(imageio.ImageError, match="cannot list the folder \\(Permission denied\\)"):
+        data.resolve_pairs(str(tmp_path))
+
+
+def test_evaluation_images_too_small_to_score_are_named(tmp_path):
+    """Below SSIM's 11x11 window inside the border the scores would be NaN: refused, naming the file."""
+    Image.fromarray(_photo(23, 40)).save(tmp_path / "a.png")  # modcropped to 20 >= 11 + 2 x 4: scored
+    assert [hr.shape for _, _, hr, _ in data.evaluation_images(str(tmp_path), 4)] == [(20, 40, 3)]
+    Image.fromarray(_photo(18, 40)).save(tmp_path / "b.png")  # modcropped to 16 < 19
+    with pytest.raises(imageio.ImageError, match=r"b.png: 40x16 HR pixels are too few to score at x4: .* need 19"):
+        list(data.evaluation_images(str(tmp_path), 4))
 
 
 def _store(tmp_path, n=3, scale=2):

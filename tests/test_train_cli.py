@@ -103,6 +103,28 @@ def test_user_errors_stop_before_training_in_one_line(tmp_path, capfd, args, mes
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
+def test_max_image_pixels_guards_training_images(tmp_path, capfd, monkeypatch):
+    """Training has the decompression-bomb limit its message points to, as upscale and evaluate."""
+    from PIL import Image
+
+    from keras_mdsrgan import imageio, train
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # set process-wide by main
+    monkeypatch.setattr(imageio, "_max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS)
+    (tmp_path / "train").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "train" / "a.png")
+    try:
+        flags.FLAGS(["train", "--verbosity=0", *TINY, f"--train={tmp_path / 'train'}", "--max_image_pixels=1000",
+                     f"--run_dir={tmp_path / 'run'}"])
+        status = train.main(["train"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    err = capfd.readouterr().err
+    assert status == 2 and "error: 1 unusable image file(s)" in err
+    assert f"{tmp_path / 'train' / 'a.png'}: 40x30 = 1200 pixels, above the limit of 1000" in err
+    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
 def test_internal_errors_keep_their_traceback(monkeypatch, capfd):
     """Only UserError becomes a one-line message; a bug (here a ValueError) surfaces."""
     from keras_mdsrgan import train_lib

@@ -2,6 +2,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 
 import numpy as np
@@ -160,6 +161,29 @@ def test_output_files_never_lose_a_result_or_an_input(tmp_path):
     (tmp_path / "file.png").write_bytes(b"")
     with pytest.raises(UserError, match="file.png: a file, but the output of folder"):
         imageio.output_files(str(src), str(tmp_path / "file.png"))
+
+
+def test_outputs_that_cannot_be_written_are_one_line_errors(tmp_path, monkeypatch):
+    """A folder or an unwritable format as a file's output stops the run before any work;
+    a failed write (a file in the way, no permission) is an ImageError, with no temporary left."""
+    src = tmp_path / "a.png"
+    Image.fromarray(_photo(8, 8)).save(src)
+    (tmp_path / "folder").mkdir()
+    for target, message in ((tmp_path / "folder", "a folder, but the output of file"),
+                            (tmp_path / "b.psd", "cannot write .psd images"),
+                            (tmp_path / "b", "cannot write an image without an extension")):
+        with pytest.raises(imageio.ImageError, match=message):
+            imageio.output_files(str(src), str(target))
+    with pytest.raises(imageio.ImageError, match="cannot write image"):
+        imageio.write_image(str(src / "sub.png"), _photo(8, 8))  # a file where the folder should be
+
+    def refuse(*args, **kwargs):  # as in a folder the user may not write to
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(imageio.ImageError, match=r"out.png: cannot write image \(\[Errno 13\] Permission denied"):
+        imageio.write_image(str(tmp_path / "out.png"), _photo(8, 8))
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "folder"]
 
 
 def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path):
