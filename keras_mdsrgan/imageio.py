@@ -27,7 +27,8 @@ from PIL import Image, UnidentifiedImageError
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.files import atomic_write
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm", ".pbm", ".pnm",
+                    ".tga", ".jp2", ".j2k", ".avif")  # what a folder's images are found by
 DEFAULT_MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS  # Pillow's limit, 89478485 (about 9459 x 9459)
 _max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS
 

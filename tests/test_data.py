@@ -103,6 +103,19 @@ def test_sixteen_bit_grey_alpha_png_is_grey(tmp_path):
     assert (alpha == 255).all() and imageio.is_grey_file(str(path))
 
 
+def test_folders_find_every_listed_format(tmp_path):
+    """TGA, JPEG 2000, AVIF and PNM files in a folder are images too; other files are ignored."""
+    photo = _photo(24, 32)
+    for ext, options in ((".tga", {}), (".jp2", {}), (".AVIF", {"quality": 100}), (".pnm", {})):
+        Image.fromarray(photo).save(tmp_path / f"img{ext}", **options)
+    (tmp_path / "notes.txt").write_text("not an image")
+    found = imageio.list_images(str(tmp_path))
+    assert [os.path.basename(p) for p in found] == ["img.AVIF", "img.jp2", "img.pnm", "img.tga"]
+    for path in found:
+        decoded = imageio.read_image(path)
+        assert decoded.shape == photo.shape and np.abs(decoded.astype(int) - photo).mean() < 8
+
+
 def test_unreadable_folder_is_a_one_line_error(tmp_path, monkeypatch):
     def refuse(path):
         raise PermissionError(13, "Permission denied", path)
