@@ -80,8 +80,8 @@ def output_files(source: str, target: str) -> list[tuple[str, str]]:
     image of a folder to TARGET/STEM.png.
 
     Refused before any work: two inputs with one output (``a.png`` and ``a.jpg``), which would
-    silently keep one result, an output that is an input file, which would replace it, and a
-    file's output that is a folder or of a format Pillow cannot write.
+    silently keep one result, an output that is an input file, which would replace it, a missing
+    input, and a file's output that is a folder or of a format Pillow cannot write.
     """
     if os.path.isdir(source):
         if os.path.exists(target) and not os.path.isdir(target):
@@ -92,6 +92,8 @@ def output_files(source: str, target: str) -> list[tuple[str, str]]:
         jobs = [(path, os.path.join(target, os.path.splitext(os.path.basename(path))[0] + ".png"))
                 for path in inputs]
     else:
+        if not os.path.exists(source):
+            raise ImageError(f"{source}: no such file or folder")
         if os.path.isdir(target):
             raise ImageError(f"{target}: a folder, but the output of file {source} must be a file")
         _writable_format(target)

@@ -169,6 +169,8 @@ def test_outputs_that_cannot_be_written_are_one_line_errors(tmp_path, monkeypatc
     src = tmp_path / "a.png"
     Image.fromarray(_photo(8, 8)).save(src)
     (tmp_path / "folder").mkdir()
+    with pytest.raises(imageio.ImageError, match="missing.png: no such file or folder"):
+        imageio.output_files(str(tmp_path / "missing.png"), str(tmp_path / "out.png"))
     for target, message in ((tmp_path / "folder", "a folder, but the output of file"),
                             (tmp_path / "b.psd", "cannot write .psd images"),
                             (tmp_path / "b", "cannot write an image without an extension")):
@@ -237,6 +239,7 @@ def test_cli_clashing_outputs_stop_before_any_work_in_one_line(generator_file, t
 
 def test_cli_internal_errors_keep_their_traceback(tmp_path):
     """Only a UserError becomes a one-line message; a bug (here a ValueError) surfaces whole."""
+    Image.fromarray(_photo(8, 8)).save(tmp_path / "in.png")
     script = ("import sys; from absl import app; from keras_mdsrgan import inference, upscale; "
               "inference.load = lambda path: int('not a user error'); "
               f"sys.argv = ['upscale', '--model=m.keras', '--input={tmp_path / 'in.png'}', "
