@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 
@@ -37,5 +38,17 @@ def write_text(path: str, text: str, mode: str = "w") -> None:
 
 
 def write_json(path: str, payload) -> None:
-    """``payload`` as indented JSON (one trailing newline) into ``path`` atomically."""
-    write_text(path, json.dumps(payload, indent=1) + "\n")
+    """``payload`` as indented, strict JSON (one trailing newline) into ``path`` atomically: a
+    non-finite float (PSNR = inf of identical images, a mean of none) is written as null, which
+    every JSON reader accepts, where Python's default would write Infinity / NaN."""
+    write_text(path, json.dumps(_finite_or_null(payload), indent=1, allow_nan=False) + "\n")
+
+
+def _finite_or_null(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value

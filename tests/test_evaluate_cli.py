@@ -187,3 +187,21 @@ def test_internal_errors_keep_their_traceback(workspace):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" in result.stderr and "ValueError: invalid literal" in result.stderr
+
+
+def test_identical_images_give_strict_json(tmp_path):
+    """PSNR = inf (SR equal to HR) and a mean of no finite value are written as null, not as
+    Infinity / NaN, which strict JSON readers refuse."""
+    from keras_mdsrgan import evaluation, files
+
+    hr = np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    results = evaluation.evaluate({"oracle": lambda lr: hr}, [("a", hr[::2, ::2], hr, False)], scale=2)
+    assert results["oracle"]["per_image"]["a"]["psnr"] == float("inf")
+    files.write_json(str(tmp_path / "results.json"), results)
+
+    def refuse(constant):
+        raise AssertionError(f"non-strict JSON constant {constant}")
+
+    loaded = json.loads((tmp_path / "results.json").read_text(), parse_constant=refuse)
+    assert loaded["oracle"]["psnr"] is None and loaded["oracle"]["per_image"]["a"]["psnr"] is None
+    assert loaded["oracle"]["ssim"] == 1.0
