@@ -65,11 +65,13 @@ def _open(path: str) -> Image.Image:
 
 
 def list_images(folder: str) -> list[str]:
-    """Image files directly inside ``folder`` (by extension), sorted by name."""
+    """Image files directly inside ``folder`` (by extension), sorted by name; hidden files (such
+    as macOS's ``._NAME.jpg`` metadata) and folders named like images are not images."""
     if not os.path.isdir(folder):
         raise ImageError(f"{folder}: not a folder")
     try:
-        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)
+                       and not n.startswith(".") and not os.path.isdir(os.path.join(folder, n)))
     except OSError as err:
         raise ImageError(f"{folder}: cannot list the folder ({err.strerror})") from None
     return [os.path.join(folder, n) for n in names]

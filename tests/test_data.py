@@ -104,11 +104,14 @@ def test_sixteen_bit_grey_alpha_png_is_grey(tmp_path):
 
 
 def test_folders_find_every_listed_format(tmp_path):
-    """TGA, JPEG 2000, AVIF and PNM files in a folder are images too; other files are ignored."""
+    """TGA, JPEG 2000, AVIF and PNM files in a folder are images too; other files, hidden ones and
+    folders are not."""
     photo = _photo(24, 32)
     for ext, options in ((".tga", {}), (".jp2", {}), (".AVIF", {"quality": 100}), (".pnm", {})):
         Image.fromarray(photo).save(tmp_path / f"img{ext}", **options)
     (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "._img.tga").write_bytes(b"\x00\x05\x16\x07AppleDouble")  # macOS metadata
+    (tmp_path / "album.png").mkdir()
     found = imageio.list_images(str(tmp_path))
     assert [os.path.basename(p) for p in found] == ["img.AVIF", "img.jp2", "img.pnm", "img.tga"]
     for path in found:
