@@ -53,6 +53,8 @@ def _open(path: str) -> Image.Image:
     """``Image.open`` (the header only), refusing an image above the pixel limit before decoding it."""
     try:
         image = Image.open(path)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as err:  # no file to decode
+        raise ImageError(f"{path}: cannot read ({err.strerror})") from None
     except Image.DecompressionBombError as err:  # Pillow's own guard, on until set_max_image_pixels
         raise ImageError(f"{path}: {err} (raise the limit with --max_image_pixels)") from None
     pixels = image.width * image.height
@@ -169,6 +171,8 @@ def read_image_and_alpha(path: str) -> tuple[np.ndarray, np.ndarray | None]:
             alpha = _alpha(image)
     except ImageError:
         raise
+    except (FileNotFoundError, PermissionError) as err:
+        raise ImageError(f"{path}: cannot read ({err.strerror})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise ImageError(f"{path}: cannot decode image ({err})") from None
     if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:

@@ -119,6 +119,14 @@ def test_folders_find_every_listed_format(tmp_path):
         assert decoded.shape == photo.shape and np.abs(decoded.astype(int) - photo).mean() < 8
 
 
+def test_a_file_that_cannot_be_read_is_not_called_undecodable(tmp_path):
+    with pytest.raises(imageio.ImageError, match=r"gone.png: cannot read \(No such file or directory\)$"):
+        imageio.read_image(str(tmp_path / "gone.png"))
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(imageio.ImageError, match=r"dir.png: cannot read \(Is a directory\)$"):
+        imageio.read_image(str(tmp_path / "dir.png"))
+
+
 def test_unreadable_folder_is_a_one_line_error(tmp_path, monkeypatch):
     def refuse(path):
         raise PermissionError(13, "Permission denied", path)
