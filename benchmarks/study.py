@@ -12,7 +12,8 @@
          than 64² x 16), validated on Set5 every 100 steps and on Set5 and Set14 at the end; then
          seeds 5-8 of independent and ml (docs/study/b/extension_plan.md: the replication planned
          after seeds 0-4), and seeds 0-8 of labels (docs/study/b/labels_plan.md); two runs side
-         by side
+         by side; then how hard each arm's discriminators pull their generators, from the runs'
+         checkpoints (adversary_probe.py, docs/study/b/adversary_plan.md)
   a_gan  Study A again, against generators after a GAN stage: the two (different) generators
          of Study B's `independent` seed-0 run, one per pair; arms control, ml and labels (the
          true labels on ml's sources), 8 paired seeds x 100 steps
@@ -91,13 +92,16 @@ def main(argv):
 
 def study_b(generator: str) -> None:
     """generator_study.py: seeds 0-4 of every arm, seeds 5-8 of independent and ml (the planned
-    replication), seeds 0-8 of labels (docs/study/b/labels_plan.md), then the report over all."""
+    replication), seeds 0-8 of labels (docs/study/b/labels_plan.md), the report over all, then
+    the adversary's pull per arm (docs/study/b/adversary_plan.md)."""
     common = ["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8", "--extra=--hr_patch=48",
               "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"]
     arms = "--arms=adv0,independent,control,ml"
     for extra in ([arms, "--seeds=5"], ["--arms=independent,ml", "--seeds=9"], ["--arms=labels", "--seeds=9"],
                   [arms + ",labels", "--seeds=9", "--replication_from=5", "--report_only"]):
         runner.run_logged(common + extra, os.path.join(ROOT, FLAGS.out, "b.log"))
+    runner.run_logged(["benchmarks/adversary_probe.py", f"--study={FLAGS.out}/b"],
+                      os.path.join(ROOT, FLAGS.out, "b.log"))
 
 
 def study_a(name: str, generators: list[str], arms: list[str]) -> None:

@@ -1,6 +1,7 @@
 """Study B (benchmarks/generator_study.py) runs, reports and resumes, on tiny networks and sample data."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,6 +44,17 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert ("ml - adv0", "psnr") in rows and all(r["p_holm"] >= r["p"] for r in rows.values())
     assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
     assert "| ml - adv0 | psnr |" in (out / "study.md").read_text()
+
+    pull = subprocess.run([sys.executable, "adversary_probe.py", f"--study={out}", "--arms=ml"],
+                          cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600)
+    assert pull.returncode == 0, pull.stderr[-3000:]
+    measured = json.loads((out / "adversary.json").read_text())["measured"]
+    assert sorted(measured["ml"]) == ["0", "1"]
+    assert all(math.isfinite(value) for run in measured["ml"].values() for key, value in run.items()
+               if key != "checkpoints")
+    no_pull = subprocess.run([sys.executable, "adversary_probe.py", f"--study={out}", "--arms=adv0"],
+                             cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600)
+    assert no_pull.returncode == 1 and "adversarial weight 0" in no_pull.stderr.strip().splitlines()[-1]
 
     timings = {p: p.read_text() for p in out.glob("runs/*/train_time.json")}
     threads = max(1, (os.cpu_count() or 1) // 2)  # --jobs=2 shares the cores out
