@@ -13,7 +13,9 @@
          seeds 5-8 of independent and ml (docs/study/b/extension_plan.md: the replication planned
          after seeds 0-4), and seeds 0-8 of labels (docs/study/b/labels_plan.md); two runs side
          by side; then how hard each arm's discriminators pull their generators, from the runs'
-         checkpoints (adversary_probe.py, docs/study/b/adversary_plan.md)
+         checkpoints (adversary_probe.py, docs/study/b/adversary_plan.md); then `independent` at
+         0.75x the adversarial weight, seeds 0-8, in OUT/b_weak, against Study B's independent
+         and ml (weaker_adversary.py, docs/study/b/weaker_adversary_plan.md)
   a_gan  Study A again, against generators after a GAN stage: the two (different) generators
          of Study B's `independent` seed-0 run, one per pair; arms control, ml and labels (the
          true labels on ml's sources), 8 paired seeds x 100 steps
@@ -92,16 +94,19 @@ def main(argv):
 
 def study_b(generator: str) -> None:
     """generator_study.py: seeds 0-4 of every arm, seeds 5-8 of independent and ml (the planned
-    replication), seeds 0-8 of labels (docs/study/b/labels_plan.md), the report over all, then
-    the adversary's pull per arm (docs/study/b/adversary_plan.md)."""
+    replication), seeds 0-8 of labels (docs/study/b/labels_plan.md), the report over all, the
+    adversary's pull per arm (docs/study/b/adversary_plan.md), and the weaker-adversary arm
+    (docs/study/b/weaker_adversary_plan.md)."""
+    study, weak, log = f"{FLAGS.out}/b", f"{FLAGS.out}/b_weak", os.path.join(ROOT, FLAGS.out, "b.log")
     common = ["benchmarks/generator_study.py", f"--start={generator}", "--extra=--batch_size=8", "--extra=--hr_patch=48",
-              "--val_every=100", "--jobs=2", f"--out={FLAGS.out}/b"]
+              "--val_every=100", "--jobs=2"]
     arms = "--arms=adv0,independent,control,ml"
     for extra in ([arms, "--seeds=5"], ["--arms=independent,ml", "--seeds=9"], ["--arms=labels", "--seeds=9"],
                   [arms + ",labels", "--seeds=9", "--replication_from=5", "--report_only"]):
-        runner.run_logged(common + extra, os.path.join(ROOT, FLAGS.out, "b.log"))
-    runner.run_logged(["benchmarks/adversary_probe.py", f"--study={FLAGS.out}/b"],
-                      os.path.join(ROOT, FLAGS.out, "b.log"))
+        runner.run_logged([*common, f"--out={study}", *extra], log)
+    runner.run_logged(["benchmarks/adversary_probe.py", f"--study={study}"], log)
+    runner.run_logged([*common, f"--out={weak}", "--arms=independent", "--seeds=9", "--adversarial_weight=7.5e-4"], log)
+    runner.run_logged(["benchmarks/weaker_adversary.py", f"--study={study}", f"--weak={weak}"], log)
 
 
 def study_a(name: str, generators: list[str], arms: list[str]) -> None:

@@ -67,3 +67,40 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     refused = run_study("--adversarial_weight=1e-2")  # other settings are not mixed into OUT
     assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("error:")
     assert "--adversarial_weight" in refused.stderr
+
+
+def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
+    """weak − independent and ml − weak, paired over seeds, from the two studies' JSON; studies
+    that differ in more than the adversarial weight are refused."""
+    def run(psnr):
+        return {"endpoint": {"psnr": psnr, "ssim": 0.8, "niqe": 7.0}, "final": {"Set5": {"psnr": psnr}}}
+
+    settings = {"start": "abc", "gan_steps": 1000, "adversarial_weight": 1e-3}
+    study = {"settings": settings, "runs": {"independent": {str(s): run(28.0 + s) for s in range(3)},
+                                           "ml": {str(s): run(28.3 + s + 0.1 * (s == 2)) for s in range(3)}}}
+    weak = {"settings": {**settings, "adversarial_weight": 7.5e-4},
+            "runs": {"independent": {str(s): run(28.1 + s) for s in range(4)}}}  # seed 3 has no partner
+    for name, payload in (("b", study), ("b_weak", weak)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "study.json").write_text(json.dumps(payload))
+
+    def compare():
+        return subprocess.run([sys.executable, "weaker_adversary.py", f"--study={tmp_path / 'b'}",
+                               f"--weak={tmp_path / 'b_weak'}"], cwd=os.path.join(REPO, "benchmarks"),
+                              capture_output=True, text=True, timeout=300)
+
+    result = compare()
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {(r["a"], r["b"], r["where"], r["metric"]): r
+            for r in json.loads((tmp_path / "b_weak" / "comparison.json").read_text())["comparisons"]}
+    weak_minus_independent = rows["weak", "independent", "endpoint", "psnr"]
+    assert weak_minus_independent["n"] == 3 and math.isclose(weak_minus_independent["mean_diff"], 0.1)
+    ml_minus_weak = rows["ml", "weak", "endpoint", "psnr"]
+    assert math.isclose(ml_minus_weak["mean_diff"], 0.2 + 0.1 / 3) and ml_minus_weak["positive"] == 3
+    assert ml_minus_weak["p_holm"] >= ml_minus_weak["p"] and ("ml", "weak", "final Set5", "psnr") in rows
+    assert "| ml − weak | endpoint psnr |" in (tmp_path / "b_weak" / "comparison.md").read_text()
+
+    weak["settings"]["gan_steps"] = 500
+    (tmp_path / "b_weak" / "study.json").write_text(json.dumps(weak))
+    refused = compare()
+    assert refused.returncode == 1 and "differ in more than the adversarial weight: gan_steps" in refused.stderr

@@ -1,0 +1,116 @@
+"""Is distillation a weaker adversary? `independent` at a scaled adversarial weight against Study B.
+
+Compares, paired over the seeds both have, the `independent` runs of a second generator study
+(--weak: Study B's settings but a lower --adversarial_weight) with Study B's (--study)
+`independent` and `ml` runs (docs/study/b/weaker_adversary_plan.md):
+  weak − independent   does the weaker adversarial weight alone move the generators?
+  ml − weak            does distillation do more than the weaker pull?
+on the endpoint (Set5 PSNR primary, Holm over the two; SSIM and NIQE secondary) and the final
+PSNR of every validation set (secondary). Writes WEAK/comparison.json and comparison.md.
+
+  python benchmarks/weaker_adversary.py --study=runs/study/b --weak=runs/study/b_weak
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import app, flags
+
+import runner
+from keras_mdsrgan import files, stats
+
+PRIMARY = ("endpoint", "psnr")
+SECONDARY = (("endpoint", "ssim"), ("endpoint", "niqe"))
+COMPARISONS = (("weak", "independent"), ("ml", "weak"))
+
+flags.DEFINE_string("study", os.path.join(runner.ROOT, "runs", "study", "b"), "Study B's generator_study.py folder.")
+flags.DEFINE_string("weak", os.path.join(runner.ROOT, "runs", "study", "b_weak"),
+                    "The generator_study.py folder of `independent` at the lower adversarial weight.")
+FLAGS = flags.FLAGS
+
+
+def read_study(folder: str) -> dict:
+    path = os.path.join(folder, "study.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: missing; run generator_study.py for {folder} first")
+    with open(path) as f:
+        return json.load(f)
+
+
+def arms(study: dict, weak: dict) -> dict[str, dict]:
+    """{arm: {seed: run}} of the three arms compared; the weak study must match Study B but for the weight."""
+    differs = sorted(k for k in study["settings"] if k != "adversarial_weight"
+                     and study["settings"][k] != weak["settings"].get(k))
+    if differs:
+        raise SystemExit(f"the two studies differ in more than the adversarial weight: {', '.join(differs)}")
+    return {"independent": study["runs"]["independent"], "ml": study["runs"]["ml"],
+            "weak": weak["runs"]["independent"]}
+
+
+def measures(runs: dict) -> list[tuple[str, str]]:
+    """(where, metric) rows: the endpoint's, then the final PSNR of every validation set."""
+    sets = next(iter(runs["weak"].values()))["final"]
+    return [PRIMARY, *SECONDARY, *(("final " + name, "psnr") for name in sets)]
+
+
+def value(run: dict, where: str, metric: str) -> float:
+    return run["endpoint"][metric] if where == "endpoint" else run["final"][where.split(" ", 1)[1]][metric]
+
+
+def compare(runs: dict) -> list[dict]:
+    rows = []
+    for a, b in COMPARISONS:
+        seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
+        for where, metric in measures(runs):
+            result = stats.paired_comparison([value(runs[a][s], where, metric) for s in seeds],
+                                             [value(runs[b][s], where, metric) for s in seeds])
+            rows.append({"a": a, "b": b, "where": where, "metric": metric, "seeds": seeds,
+                         "positive": sum(value(runs[a][s], where, metric) > value(runs[b][s], where, metric)
+                                         for s in seeds), **result})
+    primary = [r for r in rows if (r["where"], r["metric"]) == PRIMARY]
+    for row, adjusted in zip(primary, stats.holm([r["p"] for r in primary])):
+        row["p_holm"] = adjusted
+    return rows
+
+
+def report(runs: dict, rows: list[dict], weights: dict) -> str:
+    lines = ["# Study B: a weaker adversary without distillation", "",
+             f"`weak`: independent at adversarial weight {weights['weak']:g}; `independent`, `ml`: Study B "
+             f"at {weights['study']:g}. Means ± SD over seeds:", "",
+             "| | " + " | ".join(f"{arm} ({len(r)})" for arm, r in runs.items()) + " |",
+             "|---|" + "---|" * len(runs)]
+    for where, metric in measures(runs):
+        cells = []
+        for arm_runs in runs.values():
+            values = [value(run, where, metric) for run in arm_runs.values()]
+            mean = sum(values) / len(values)
+            sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+            cells.append(f"{mean:.3f} ± {sd:.3f}")
+        lines.append(f"| {where} {metric} | " + " | ".join(cells) + " |")
+    lines += ["", "Paired differences a − b, 95 % CI, two-sided paired t-test; Holm over the two endpoint "
+              "PSNR rows:", "", "| a − b | measure | mean [95 % CI] | d_z | p | p_Holm | a > b |",
+              "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        holm = f"{r['p_holm']:.3g}" if "p_holm" in r else ""
+        lines.append(f"| {r['a']} − {r['b']} | {r['where']} {r['metric']} | {r['mean_diff']:+.3f} "
+                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {holm} "
+                     f"| {r['positive']}/{r['n']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    study, weak = read_study(FLAGS.study), read_study(FLAGS.weak)
+    runs = arms(study, weak)
+    rows = compare(runs)
+    weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}
+    files.write_json(os.path.join(FLAGS.weak, "comparison.json"), {"adversarial_weight": weights, "comparisons": rows})
+    text = report(runs, rows, weights)
+    files.write_text(os.path.join(FLAGS.weak, "comparison.md"), text)
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
