@@ -165,11 +165,8 @@ def report(measured: dict, rows: list[dict], where: str) -> str:
     lines += ["", "Paired differences a − b, 95 % CI, two-sided paired t-test (Holm over the primary row's "
               "comparisons; differences of logs are log ratios):", "",
               "| a − b | quantity | mean [95 % CI] | d_z | p | p_Holm | seeds |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        holm = f"{r['p_holm']:.3g}" if "p_holm" in r else ""
-        lines.append(f"| {r['a']} − {r['b']} | {QUANTITIES[r['quantity']]} | {r['mean_diff']:+.3f} "
-                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {holm} "
-                     f"| {r['n']} |")
+    lines += [f"| {r['a']} − {r['b']} | {QUANTITIES[r['quantity']]} | {runner.difference_cells(r)} | {r['n']} |"
+              for r in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -63,3 +63,11 @@ def ma_model_flags(metrics_dir: str) -> list[str]:
     """``--ma_model`` for the Ma et al. model when ``metrics_dir`` has one (PI), else nothing."""
     found = [p for p in (os.path.join(metrics_dir, n) for n in ("model.mat", "NRQM_model.mat")) if os.path.isfile(p)]
     return [f"--ma_model={found[0]}"] if found else []
+
+
+def difference_cells(row: dict) -> str:
+    """A paired comparison (``stats.paired_comparison``, with ``p_holm`` where corrected) as the
+    Markdown cells "mean [95 % CI] | d_z | p | p_Holm"."""
+    holm = f"{row['p_holm']:.3g}" if "p_holm" in row else ""
+    return (f"{row['mean_diff']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] | {row['cohens_dz']:+.2f} | "
+            f"{row['p']:.3g} | {holm}")

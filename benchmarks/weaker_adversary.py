@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 
 from absl import app, flags
 
@@ -82,21 +83,14 @@ def report(runs: dict, rows: list[dict], weights: dict) -> str:
              "| | " + " | ".join(f"{arm} ({len(r)})" for arm, r in runs.items()) + " |",
              "|---|" + "---|" * len(runs)]
     for where, metric in measures(runs):
-        cells = []
-        for arm_runs in runs.values():
-            values = [value(run, where, metric) for run in arm_runs.values()]
-            mean = sum(values) / len(values)
-            sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
-            cells.append(f"{mean:.3f} ± {sd:.3f}")
+        cells = [f"{statistics.fmean(v):.3f} ± {statistics.stdev(v):.3f}"
+                 for v in ([value(run, where, metric) for run in arm_runs.values()] for arm_runs in runs.values())]
         lines.append(f"| {where} {metric} | " + " | ".join(cells) + " |")
     lines += ["", "Paired differences a − b, 95 % CI, two-sided paired t-test; Holm over the two endpoint "
               "PSNR rows:", "", "| a − b | measure | mean [95 % CI] | d_z | p | p_Holm | a > b |",
               "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        holm = f"{r['p_holm']:.3g}" if "p_holm" in r else ""
-        lines.append(f"| {r['a']} − {r['b']} | {r['where']} {r['metric']} | {r['mean_diff']:+.3f} "
-                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {holm} "
-                     f"| {r['positive']}/{r['n']} |")
+    lines += [f"| {r['a']} − {r['b']} | {r['where']} {r['metric']} | {runner.difference_cells(r)} "
+              f"| {r['positive']}/{r['n']} |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
