@@ -90,6 +90,12 @@ def make_probe(config: dict) -> probe.Probe:
                          for field in dataclasses.fields(probe.Probe)))
 
 
+def checkpoint_paths(folder: str) -> list[str]:
+    """The run's saved checkpoints (paths without ``.index``), oldest step first."""
+    paths = [p[:-len(".index")] for p in glob.glob(os.path.join(folder, "checkpoints", "ckpt-*.index"))]
+    return sorted(paths, key=lambda p: int(p.rsplit("-", 1)[1]))
+
+
 def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
     """The run's quantities (QUANTITIES), averaged over its pairs, checkpoints and patches."""
     config = read_config(folder)
@@ -99,8 +105,7 @@ def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarr
         raise SystemExit(f"{folder}: trained at adversarial weight 0, its generators feel no pull to measure")
     checkpoint = tf.train.Checkpoint(**{f"generator_{k}": g for k, g in enumerate(generators)},
                                      **{f"discriminator_{k}": d for k, d in enumerate(discriminators)})
-    paths = sorted((p[:-len(".index")] for p in glob.glob(os.path.join(folder, "checkpoints", "ckpt-*.index"))),
-                   key=lambda p: int(p.rsplit("-", 1)[1]))
+    paths = checkpoint_paths(folder)
     if not paths:
         raise SystemExit(f"{folder}: no checkpoints")
     per_case = []
@@ -122,12 +127,10 @@ def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarr
 def cached_or_measured(folder: str, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
     """``measure_run``, kept in the run's folder and reused while its checkpoints are the same."""
     path = os.path.join(folder, CACHE)
-    checkpoints = sorted(os.path.basename(p)[:-len(".index")]
-                         for p in glob.glob(os.path.join(folder, "checkpoints", "ckpt-*.index")))
     if os.path.exists(path):
         with open(path) as f:
             cached = json.load(f)
-        if sorted(cached["checkpoints"]) == checkpoints:
+        if cached["checkpoints"] == [os.path.basename(p) for p in checkpoint_paths(folder)]:
             return cached
     measured = measure_run(folder, networks, patches, common_sr)
     files.write_json(path, measured)
