@@ -50,8 +50,11 @@ def set_max_image_pixels(limit: int) -> None:
 
 
 def _open(path: str) -> Image.Image:
-    """``Image.open`` (the header only), refusing an image above the pixel limit before decoding it."""
+    """``Image.open`` (the header only), refusing a file that cannot be read or is empty, and an
+    image above the pixel limit before decoding it."""
     try:
+        if os.path.getsize(path) == 0:
+            raise ImageError(f"{path}: empty file")
         image = Image.open(path)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:  # no file to decode
         raise ImageError(f"{path}: cannot read ({err.strerror})") from None
@@ -162,8 +165,6 @@ def read_image(path: str) -> np.ndarray:
 def read_image_and_alpha(path: str) -> tuple[np.ndarray, np.ndarray | None]:
     """``read_image`` plus the alpha channel as (H, W) uint8, or None when there is none."""
     try:
-        if os.path.getsize(path) == 0:
-            raise ImageError(f"{path}: empty file")
         with _open(path) as image:
             image.seek(0)
             image.load()
@@ -171,8 +172,6 @@ def read_image_and_alpha(path: str) -> tuple[np.ndarray, np.ndarray | None]:
             alpha = _alpha(image)
     except ImageError:
         raise
-    except (FileNotFoundError, PermissionError) as err:
-        raise ImageError(f"{path}: cannot read ({err.strerror})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise ImageError(f"{path}: cannot decode image ({err})") from None
     if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
