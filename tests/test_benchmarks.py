@@ -60,4 +60,17 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
 def test_study_command_checks_its_parts():
     result = subprocess.run([sys.executable, "study.py", "--parts=start,c"], cwd=os.path.join(REPO, "benchmarks"),
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1 and "--parts must be among start, a, b, a_gan" in result.stderr
+    assert result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan" in result.stderr
+
+
+def test_study_starts_from_the_committed_generator_without_part_start(shared_datasets, tmp_path):
+    out = tmp_path / "study"
+    result = subprocess.run([sys.executable, "study.py", "--parts=a_gan", f"--out={out}"],
+                            cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=60)
+    committed = os.path.join(REPO, "docs", "study", "start", "generator_0.keras")
+    with open(committed, "rb") as f:
+        assert (out / "pretrain_2" / "generator_0.keras").read_bytes() == f.read()
+    assert "copied from docs/study/start/generator_0.keras" in result.stdout
+    # a_gan needs part b's runs: refused in one line, not a traceback.
+    assert result.returncode == 1 and "part a_gan needs the generators of part b" in result.stderr
+    assert "Traceback" not in result.stderr
