@@ -37,6 +37,11 @@ class ImageError(UserError, ValueError):
     """A file that cannot be read or written as asked; the message names the file."""
 
 
+class WriteError(ImageError):
+    """An output that the file system refused (no permission, a full disk, a file in the way):
+    unlike a bad input, it would refuse the next output too."""
+
+
 def set_max_image_pixels(limit: int) -> None:
     """Refuse images of more than ``limit`` pixels from now on, with one line naming the file.
 
@@ -196,7 +201,8 @@ def write_image(path: str, image: np.ndarray) -> None:
     try:
         atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
     except (OSError, ValueError) as err:  # no permission, a file in the way, a full disk
-        raise ImageError(f"{path}: cannot write image ({err})") from None
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err  # not the temporary's name
+        raise WriteError(f"{path}: cannot write image ({reason})") from None
 
 
 def _writable_format(path: str) -> str:

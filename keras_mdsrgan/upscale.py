@@ -72,7 +72,10 @@ def main(argv: list[str]) -> int:
     for i, (source, target) in enumerate(jobs):
         try:
             upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap)
-        except UserError as err:  # a bad file: report it, go on with the others
+        except imageio.WriteError as err:  # the output side would refuse the next images too: stop
+            failed.append(f"{err}; stopped before the other {len(jobs) - i - 1} image(s)")
+            break
+        except UserError as err:  # a bad input file: report it, go on with the others
             failed.append(str(err))
         if bar:
             bar.update(i + 1)

@@ -183,7 +183,7 @@ def test_outputs_that_cannot_be_written_are_one_line_errors(tmp_path, monkeypatc
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    with pytest.raises(imageio.ImageError, match=r"out.png: cannot write image \(\[Errno 13\] Permission denied"):
+    with pytest.raises(imageio.ImageError, match=r"out.png: cannot write image \(Permission denied\)$"):
         imageio.write_image(str(tmp_path / "out.png"), _photo(8, 8))
     assert sorted(os.listdir(tmp_path)) == ["a.png", "folder"]
 
@@ -216,6 +216,23 @@ def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path):
     assert sorted(os.listdir(dst)) == ["deep.png", "gray.png", "rgb.png"]
     assert imageio.read_image(str(dst / "gray.png")).shape == (32, 32, 3)
     assert imageio.read_image(str(dst / "deep.png")).shape == (32, 40, 3)
+
+
+def test_cli_folder_stops_at_an_output_it_cannot_write(generator_file, tmp_path):
+    """A refused write (here a folder in the way) would refuse the next outputs too: one error
+    naming the output, not the temporary file, and no more work."""
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        Image.fromarray(_photo(12, 12)).save(src / f"{name}.png")
+    (dst / "a.png").mkdir(parents=True)
+    result = run_cli(f"--model={generator_file}", f"--input={src}", f"--output={dst}")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {dst / 'a.png'}: cannot write image (Is a directory); stopped before the other "
+                      "2 image(s)"], result.stderr[-2000:]
+    assert "1 of 3 image(s) failed" in result.stderr
+    assert os.listdir(dst) == ["a.png"] and (dst / "a.png").is_dir()
 
 
 def test_bad_model_names_it(tmp_path):
