@@ -1,9 +1,9 @@
 """Issue #13's discriminator study in one resumable command, at x4 on ../shared (T91 + BSD200).
 
 The default parts, a and b, are the study the issue asks for, sized for about 4 h on a 2-core
-AMD EPYC (estimated: ≈ 2 h on an Intel Xeon, docs/RESULTS.md "Budget"); the others are the
-start generator's pre-training and the follow-ups that its results called for, each planned in
-a committed file before it ran.
+AMD EPYC (estimated: ≈ 2 h on an Intel Xeon, docs/RESULTS.md "Budget"). The others are the
+start generator's pre-training and the follow-ups that the study's results called for, each
+planned in a committed file before it ran.
 
   start        the start generator: SRResNet MSE pre-training with flags/repro_x4.cfg (one pair,
                8 blocks x 32 channels, 64² HR patches, batch 16, Adam 1e-3): 2000 steps, then 6000
