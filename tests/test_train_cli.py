@@ -84,6 +84,8 @@ def test_unknown_flag_gets_absl_error_without_traceback():
 
 @pytest.mark.parametrize("bad", ["--batch_size=abc", "--mode=mutual", "--scale=5"])
 def test_bad_flag_values_are_refused_by_the_parser(bad):
+    from keras_mdsrgan import train  # noqa: F401  (defines the flags; the test may run first in its process)
+
     with pytest.raises(flags.IllegalFlagValueError, match=bad.split("=")[0].lstrip("-")):
         flags.FLAGS(["train", "--flagfile=flags/quickstart.cfg", bad])
     flags.FLAGS.unparse_flags()
