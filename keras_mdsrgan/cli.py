@@ -7,6 +7,10 @@ import os
 import sys
 import tempfile
 
+from absl import flags
+
+from keras_mdsrgan import imageio
+
 
 def quiet_tensorflow() -> None:
     """Import TensorFlow and probe its devices with the start-up chatter silenced.
@@ -44,3 +48,10 @@ def user_error(err: Exception) -> int:
     """Report a ``UserError`` as one ``error:`` line on stderr; the exit status it ends with."""
     print(f"error: {err}", file=sys.stderr)
     return 2
+
+
+def define_max_image_pixels() -> None:
+    """``--max_image_pixels``, the decompression-bomb guard that every command reading images
+    has; the command passes it to ``imageio.set_max_image_pixels``."""
+    flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse input images of more pixels "
+                         "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)

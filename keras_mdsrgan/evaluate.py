@@ -36,8 +36,7 @@ flags.DEFINE_integer("tile", None, "Run models on LR tiles of this side, overlap
                      "images. Tiled and whole outputs agree to within one grey level.", lower_bound=0)
 flags.DEFINE_string("ma_model", None, "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's "
                     "NRQM_model.mat) for the Ma score and PI = ((10 - Ma) + NIQE) / 2; without it both are null.")
-flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse images of more pixels "
-                     "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)
+cli.define_max_image_pixels()
 flags.mark_flags_as_required(["scale", "datasets"])
 
 

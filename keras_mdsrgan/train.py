@@ -39,8 +39,7 @@ flags.DEFINE_enum("scale", str(D.scale), [str(s) for s in SCALES], "Upscaling fa
 flags.DEFINE_integer("hr_patch", D.hr_patch, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
 flags.DEFINE_integer("batch_size", D.batch_size, "Global batch size (split across replicas).", lower_bound=1)
 flags.DEFINE_bool("skip_bad_files", D.skip_bad_files, "Skip undecodable images with a warning instead of stopping.")
-flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse images of more pixels "
-                     "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)
+cli.define_max_image_pixels()
 flags.DEFINE_string("cache_dir", D.cache_dir, "Cache decoded images as .npy here (memory-mapped); default in memory.")
 flags.DEFINE_string("tfds_data_dir", D.tfds_data_dir, "TensorFlow Datasets data dir.")
 flags.DEFINE_string("tfds_manual_dir", D.tfds_manual_dir, "Folder holding manually downloaded archives (DIV2K zips).")

@@ -30,8 +30,7 @@ flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default 1024 // scal
                      "on any image; 0 = whole images).", lower_bound=0)
 flags.DEFINE_integer("overlap", None, "Context around each tile in LR pixels (default: receptive radius).",
                      lower_bound=0)
-flags.DEFINE_integer("max_image_pixels", imageio.DEFAULT_MAX_IMAGE_PIXELS, "Refuse input images of more pixels "
-                     "(a guard against decompression bombs; default: Pillow's limit).", lower_bound=1)
+cli.define_max_image_pixels()
 flags.mark_flags_as_required(["model", "input", "output"])
 
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
