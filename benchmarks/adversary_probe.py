@@ -149,9 +149,7 @@ def compare(measured: dict) -> list[dict]:
         for q in QUANTITIES:
             result = stats.paired_comparison([measured[a][s][q] for s in seeds], [measured[b][s][q] for s in seeds])
             rows.append({"a": a, "b": b, "quantity": q, "seeds": seeds, **result})
-    primary = [r for r in rows if r["quantity"] == PRIMARY]
-    for row, adjusted in zip(primary, stats.holm([r["p"] for r in primary])):
-        row["p_holm"] = adjusted
+    runner.add_holm([r for r in rows if r["quantity"] == PRIMARY])
     return rows
 
 
@@ -193,8 +191,9 @@ def main(argv):
     out = FLAGS.out or FLAGS.study
     files.write_json(os.path.join(out, "adversary.json"), {
         "machine": where, "probe_patches": int(len(patches.hr)), "measured": measured, "comparisons": rows})
-    files.write_text(os.path.join(out, "adversary.md"), report(measured, rows, where))
-    print(report(measured, rows, where))
+    text = report(measured, rows, where)
+    files.write_text(os.path.join(out, "adversary.md"), text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -141,8 +141,7 @@ def compare(runs: dict) -> list[dict]:
                                              [runs[b][s]["all"][metric] for s in seeds])
             rows.append({"comparison": f"{a} - {b}", "metric": metric, **result,
                          "seeds_for_80_power": stats.seeds_for_power(result["cohens_dz"])})
-    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
-        row["p_holm"] = adjusted
+    runner.add_holm(rows)
     return rows
 
 

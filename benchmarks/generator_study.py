@@ -231,8 +231,9 @@ def endpoints(runs: dict, a: str, b: str, metric: str, seeds) -> tuple[list, lis
 
 def with_holm(rows: list[dict]) -> list[dict]:
     """The rows, each given its seeds for 80 % power and its Holm-adjusted p over the rows."""
-    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
-        row.update(p_holm=adjusted, seeds_for_80_power=stats.seeds_for_power(row["cohens_dz"]))
+    runner.add_holm(rows)
+    for row in rows:
+        row["seeds_for_80_power"] = stats.seeds_for_power(row["cohens_dz"])
     return rows
 
 

@@ -12,7 +12,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_mdsrgan import files  # noqa: E402
+from keras_mdsrgan import files, stats  # noqa: E402
 from keras_mdsrgan.errors import UserError  # noqa: E402
 
 
@@ -63,6 +63,12 @@ def ma_model_flags(metrics_dir: str) -> list[str]:
     """``--ma_model`` for the Ma et al. model when ``metrics_dir`` has one (PI), else nothing."""
     found = [p for p in (os.path.join(metrics_dir, n) for n in ("model.mat", "NRQM_model.mat")) if os.path.isfile(p)]
     return [f"--ma_model={found[0]}"] if found else []
+
+
+def add_holm(rows: list[dict]) -> None:
+    """Give each row (a ``stats.paired_comparison`` with its ``p``) ``p_holm``, Holm-adjusted over ``rows``."""
+    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
+        row["p_holm"] = adjusted
 
 
 def difference_cells(row: dict) -> str:

@@ -65,14 +65,10 @@ def compare(runs: dict) -> list[dict]:
     for a, b in COMPARISONS:
         seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
         for where, metric in measures(runs):
-            result = stats.paired_comparison([value(runs[a][s], where, metric) for s in seeds],
-                                             [value(runs[b][s], where, metric) for s in seeds])
+            x, y = ([value(runs[arm][s], where, metric) for s in seeds] for arm in (a, b))
             rows.append({"a": a, "b": b, "where": where, "metric": metric, "seeds": seeds,
-                         "positive": sum(value(runs[a][s], where, metric) > value(runs[b][s], where, metric)
-                                         for s in seeds), **result})
-    primary = [r for r in rows if (r["where"], r["metric"]) == PRIMARY]
-    for row, adjusted in zip(primary, stats.holm([r["p"] for r in primary])):
-        row["p_holm"] = adjusted
+                         "positive": sum(p > q for p, q in zip(x, y)), **stats.paired_comparison(x, y)})
+    runner.add_holm([r for r in rows if (r["where"], r["metric"]) == PRIMARY])
     return rows
 
 
