@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -60,7 +61,9 @@ def _open(path: str) -> Image.Image:
     try:
         if os.path.getsize(path) == 0:
             raise ImageError(f"{path}: empty file")
-        image = Image.open(path)
+        with warnings.catch_warnings():  # Pillow warns above its limit; the check below refuses in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as err:  # no file to decode
         raise ImageError(f"{path}: cannot read ({err.strerror})") from None
     except Image.DecompressionBombError as err:  # Pillow's own guard, on until set_max_image_pixels

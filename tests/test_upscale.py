@@ -3,6 +3,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -131,6 +132,15 @@ def test_pixel_limit_refuses_decompression_bombs_in_one_line(tmp_path, pixel_lim
         assert message.startswith(f"{bomb}: ") and "\n" not in message
         assert "400000000 pixels" in message and "--max_image_pixels" in message
     assert f"above the limit of {imageio.DEFAULT_MAX_IMAGE_PIXELS}" in str(own_guard.value)
+
+
+def test_pixel_limit_refuses_without_pillows_warning_first(tmp_path, pixel_limits):
+    bomb = tmp_path / "bomb.png"
+    _write_bomb_png(bomb, 9500)  # 90.25 MP: above Pillow's warning limit, below its error limit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # a warning would escape as this
+        with pytest.raises(imageio.ImageError, match="9500x9500 = 90250000 pixels, above the limit of 89478485"):
+            imageio.read_image(str(bomb))
 
 
 def test_pixel_limit_is_settable(tmp_path, pixel_limits):
