@@ -48,6 +48,31 @@ def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = Fa
     return run
 
 
+def make_extra_work(preset: str, jit_compile: bool = False) -> dict:
+    """Callables timing the two things a K = 2 ``ml`` cohort does differently from two single
+    steps: each discriminator judges one more SR batch (forward, and gradients for its weights,
+    in training mode), and the HR batch's VGG features are computed once instead of twice."""
+    from keras_mdsrgan import losses
+    from keras_mdsrgan.discriminators import build_srgan_discriminator
+
+    _, _, dfilters, dense, batch, patch = PRESETS[preset]
+    discriminator = build_srgan_discriminator(patch, dfilters, dense, name="extra_discriminator")
+    vgg = losses.build_vgg_features("block5_conv4", "random")
+    images = tf.random.uniform([batch, patch, patch, 3], seed=3)
+
+    @tf.function(jit_compile=jit_compile)
+    def discriminator_pass():
+        with tf.GradientTape() as tape:
+            mean_logit = tf.reduce_mean(discriminator(images, training=True))
+        return tf.add_n([tf.reduce_sum(g) for g in tape.gradient(mean_logit, discriminator.trainable_variables)])
+
+    @tf.function(jit_compile=jit_compile)
+    def hr_features():
+        return tf.reduce_sum(losses.vgg_embedding(vgg, images))
+
+    return {"one more D pass": lambda: float(discriminator_pass()), "VGG of HR": lambda: float(hr_features())}
+
+
 def make_reference_step(preset: str):
     """A callable running one krasserm-style SRGAN step (reference_step.py) on a fixed batch."""
     from reference_step import ReferenceSrganStep

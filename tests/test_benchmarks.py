@@ -74,3 +74,18 @@ def test_study_starts_from_the_committed_generator_without_part_start(shared_dat
     # a_gan needs part b's runs: refused in one line, not a traceback.
     assert result.returncode == 1 and "part a_gan needs the generators of part b" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_step_prints_each_ratio_and_the_extra_work_balance():
+    result = subprocess.run([sys.executable, "train_step.py", "--preset=tiny", "--steps=1"],
+                            cwd=os.path.join(REPO, "benchmarks"), capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert "cores" in lines[0]  # the machine is named
+    times = {line[:24].strip(): float(line[24:].split()[0]) for line in lines[1:] if line.endswith(" ms")}
+    assert set(times) == {"reference", "single pair", "K=2 independent", "K=2 ml", "one more D pass", "VGG of HR"}
+    balance = next(line for line in lines if "by these parts alone" in line)
+    expected = 1 + (2 * times["one more D pass"] - times["VGG of HR"]) / (2 * times["single pair"])
+    assert abs(float(balance.split(":")[1].split()[0]) - expected) < 0.01
+    assert sum(line.startswith("ratio") for line in lines) == 4
