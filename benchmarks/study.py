@@ -26,7 +26,8 @@ planned in a committed file before it ran.
   a_gan        Study A again, against generators after a GAN stage: the two (different)
                generators of Study B's independent seed-0 run, one per pair; arms control, ml and
                labels (the true labels on ml's sources), 8 paired seeds x 100 steps; then the same
-               in OUT/a_gan_1 with the seed-1 run's pair (docs/study/a_gan_1/plan.md)
+               in OUT/a_gan_1 and OUT/a_gan_2 with the seed-1 and seed-2 runs' pairs
+               (docs/study/a_gan_1/plan.md, docs/study/a_gan_2/plan.md)
 
 Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
 b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
@@ -104,7 +105,7 @@ def main(argv):
     if {"b", "b_followups"} & set(FLAGS.parts):
         study_b(generator)
     if "a_gan" in FLAGS.parts:
-        for name, seed in (("a_gan", 0), ("a_gan_1", 1)):  # the second pair: docs/study/a_gan_1/plan.md
+        for name, seed in (("a_gan", 0), ("a_gan_1", 1), ("a_gan_2", 2)):  # plans: docs/study/a_gan_{1,2}/plan.md
             after_gan = [os.path.join(FLAGS.out, "b", "runs", f"independent_seed{seed}", f"generator_{k}.keras")
                          for k in (0, 1)]
             if not all(os.path.exists(os.path.join(ROOT, g)) for g in after_gan):
