@@ -46,9 +46,10 @@ class WriteError(ImageError):
 def set_max_image_pixels(limit: int) -> None:
     """Refuse images of more than ``limit`` pixels from now on, with one line naming the file.
 
-    The check is this module's own, exact; Pillow's (a warning above its limit, an error only
-    above twice it) is switched off, process-wide, so that it cannot come first with another
-    message. Meant for the command lines, which own their process.
+    The check is this module's own, exact. Pillow's warning above its limit is silenced where
+    files are opened; its error above twice that limit is switched off here, process-wide, so
+    that a raised limit is not refused by Pillow first. Meant for the command lines, which own
+    their process.
     """
     global _max_image_pixels
     _max_image_pixels = limit
