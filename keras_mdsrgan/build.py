@@ -15,26 +15,33 @@ from keras_mdsrgan.generators import build_srresnet
 
 
 def build_cohort(config: RunConfig) -> MutualSRGAN:
-    """K freshly initialised pairs (seeded) with their optimizers, ready to train."""
+    """K freshly initialised pairs (seeded) with their optimizers, ready to train.
+
+    Only what the schedule trains is built, so checkpoints hold nothing else: a run without a
+    GAN stage has no discriminators (nor GAN optimizers), and pre-training optimizers exist for
+    the generators pre-training updates (pair 0 only with ``shared_pretrain``).
+    """
     m, l, t, d = config.model, config.loss, config.train, config.data
     keras.utils.set_random_seed(t.seed)
     previous_policy = keras.mixed_precision.global_policy()
     if t.mixed_precision:  # float16 compute, float32 variables; losses are cast to float32
         keras.mixed_precision.set_global_policy("mixed_float16")
     generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}",
-                                 sync_batchnorm=m.sync_batchnorm)
+                                 sync_batchnorm=m.sync_batchnorm, batchnorm=m.gen_batchnorm)
                   for k in range(m.num_pairs)]
+    gan = t.gan_steps > 0
     discriminators = [build_srgan_discriminator(d.hr_patch, m.disc_filters, m.disc_dense,
                                                 name=f"discriminator_{k}", sync_batchnorm=m.sync_batchnorm)
-                      for k in range(m.num_pairs)]
+                      for k in range(m.num_pairs)] if gan else []
     vgg = (losses.build_vgg_features(l.perceptual_layer, l.vgg_weights)
-           if l.perceptual_weight > 0 else None)
+           if gan and l.perceptual_weight > 0 else None)
     keras.mixed_precision.set_global_policy(previous_policy)
     cohort = MutualSRGAN(generators, discriminators, l, vgg)
+    pretrained = (1 if t.shared_pretrain else m.num_pairs) if t.pretrain_steps else 0
     cohort.compile(
-        gen_optimizers=[adam(t.gen_lr, t.lr_decay_steps, t) for _ in generators],
+        gen_optimizers=[adam(t.gen_lr, t.lr_decay_steps, t) for _ in discriminators],
         disc_optimizers=[adam(t.disc_lr, t.lr_decay_steps, t) for _ in discriminators],
-        pretrain_optimizers=[adam(t.pretrain_lr, t.pretrain_lr_decay_steps, t) for _ in generators])
+        pretrain_optimizers=[adam(t.pretrain_lr, t.pretrain_lr_decay_steps, t) for _ in range(pretrained)])
     return cohort
 
 

@@ -9,14 +9,12 @@ from keras_mdsrgan.errors import TrainingError
 
 
 def make_checkpoint(cohort: MutualSRGAN, step: tf.Variable) -> tf.train.Checkpoint:
-    """Every network and optimizer by name, plus the global step."""
+    """Every network and optimizer the cohort has, by name, plus the global step."""
     objects = {"step": step}
-    for k in range(cohort.num_pairs):
-        objects[f"generator_{k}"] = cohort.generators[k]
-        objects[f"discriminator_{k}"] = cohort.discriminators[k]
-        objects[f"gen_optimizer_{k}"] = cohort.gen_optimizers[k]
-        objects[f"disc_optimizer_{k}"] = cohort.disc_optimizers[k]
-        objects[f"pretrain_optimizer_{k}"] = cohort.pretrain_optimizers[k]
+    for prefix, items in (("generator", cohort.generators), ("discriminator", cohort.discriminators),
+                          ("gen_optimizer", cohort.gen_optimizers), ("disc_optimizer", cohort.disc_optimizers),
+                          ("pretrain_optimizer", cohort.pretrain_optimizers)):
+        objects.update({f"{prefix}_{k}": item for k, item in enumerate(items)})
     return tf.train.Checkpoint(**objects)
 
 

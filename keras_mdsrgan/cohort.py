@@ -31,12 +31,13 @@ class MutualSRGAN(keras.Model):
     """The cohort. ``call`` runs every generator; ``train_step`` / ``pretrain_step`` train it."""
 
     def __init__(self, generators, discriminators, weights: LossConfig, vgg_features=None, **kwargs):
+        """``discriminators`` empty: a cohort that only pre-trains (``pretrain_step``)."""
         super().__init__(**kwargs)
-        if len(generators) != len(discriminators) or not generators:
-            raise ValueError("need the same positive number of generators and discriminators")
+        if not generators or len(discriminators) not in (0, len(generators)):
+            raise ValueError("need generators and as many discriminators (or none, to pre-train only)")
         if weights.mode not in MODES:
             raise ValueError(f"unknown mode {weights.mode!r}")
-        if weights.perceptual_weight > 0 and vgg_features is None:
+        if discriminators and weights.perceptual_weight > 0 and vgg_features is None:
             raise ValueError("a perceptual weight needs VGG features")
         self.generators = list(generators)
         self.discriminators = list(discriminators)
@@ -48,7 +49,7 @@ class MutualSRGAN(keras.Model):
         return len(self.generators)
 
     def compile(self, gen_optimizers, disc_optimizers, pretrain_optimizers=(), **kwargs):
-        """One optimizer per network (and per generator for the MSE pre-training stage)."""
+        """One optimizer per network, and one per pre-trained generator (the first ones)."""
         super().compile(**kwargs)
         self.gen_optimizers = list(gen_optimizers)
         self.disc_optimizers = list(disc_optimizers)
@@ -158,9 +159,10 @@ class MutualSRGAN(keras.Model):
         return self._logs(d_terms)
 
     def pretrain_step(self, data, pairs=None):
-        """SRResNet pre-training of the generators of ``pairs`` (default all) by pixel MSE only."""
+        """SRResNet pre-training of the generators of ``pairs`` (default: every one with a
+        pre-training optimizer) by pixel MSE only."""
         lr, hr = data
-        pairs = range(self.num_pairs) if pairs is None else pairs
+        pairs = range(len(self.pretrain_optimizers)) if pairs is None else pairs
         generators = [self.generators[k] for k in pairs]
         with tf.GradientTape() as tape:
             terms = {k: {"pretrain_mse": losses.pixel_loss(

@@ -59,6 +59,7 @@ class ModelConfig:
     num_pairs: int = 2
     gen_filters: int = 64
     gen_blocks: int = 16
+    gen_batchnorm: bool = True  # False: SRResNet without batch norm (EDSR's / MSRResNet's PSNR variant)
     disc_filters: int = 64
     disc_dense: int = 1024
     sync_batchnorm: bool = False  # batch statistics over all replicas (tf.distribute)

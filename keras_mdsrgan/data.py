@@ -64,7 +64,9 @@ def sample_dir() -> str:
 
 
 def resolve_pairs(spec: str) -> list[ImagePair]:
-    """Files named by a dataset spec: ``HR_DIR``, ``HR_DIR:LR_DIR`` or ``sample:SPLIT``."""
+    """Files named by a dataset spec: ``HR_DIR``, ``HR_DIR:LR_DIR``, ``LIST.txt`` or ``sample:SPLIT``."""
+    if spec.endswith(".txt"):
+        return [ImagePair(_stem(p), p) for p in read_image_list(spec)]
     if spec.startswith("sample:"):
         split = spec.split(":", 1)[1]
         if split not in SAMPLE_SPLITS:
@@ -86,6 +88,27 @@ def resolve_pairs(spec: str) -> list[ImagePair]:
     if missing:
         raise DataError(f"{spec}: no LR file in {lr_dir!r} for HR image(s) {', '.join(missing[:5])}")
     return [ImagePair(_stem(p), p, lr_by_stem[_stem(p)]) for p in hr_files]
+
+
+def read_image_list(path: str) -> list[str]:
+    """The HR images a list file names, one path per line, relative to the list's folder (as
+    BasicSR's meta-info files); blank lines and lines starting with ``#`` are ignored. A list
+    selects part of a folder, e.g. a validation split held out from the training images."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the image list ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file of image paths") from None
+    folder = os.path.dirname(path)
+    images = [os.path.normpath(os.path.join(folder, line)) for line in lines if line and not line.startswith("#")]
+    if not images:
+        raise DataError(f"{path}: the image list names no images")
+    missing = [p for p in images if not os.path.isfile(p)]
+    if missing:
+        raise DataError(f"{path}: {len(missing)} listed image(s) not found, e.g. {missing[0]}")
+    return images
 
 
 def _stem(path: str) -> str:

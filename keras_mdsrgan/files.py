@@ -41,14 +41,15 @@ def write_json(path: str, payload) -> None:
     """``payload`` as indented, strict JSON (one trailing newline) into ``path`` atomically: a
     non-finite float (PSNR = inf of identical images, a mean of none) is written as null, which
     every JSON reader accepts, where Python's default would write Infinity / NaN."""
-    write_text(path, json.dumps(_finite_or_null(payload), indent=1, allow_nan=False) + "\n")
+    write_text(path, json.dumps(finite_or_null(payload), indent=1, allow_nan=False) + "\n")
 
 
-def _finite_or_null(value):
+def finite_or_null(value):
+    """``value`` with every non-finite float (in nested dicts and lists) replaced by None."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
+        return {k: finite_or_null(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
+        return [finite_or_null(v) for v in value]
     return value

@@ -1,4 +1,6 @@
-"""SRResNet, the SRGAN generator (Ledig et al. 2017), for scales 2, 3, 4 and 8.
+"""SRResNet, the SRGAN generator (Ledig et al. 2017), for scales 2, 3, 4 and 8, with or without
+batch norm (without: the PSNR-oriented variant of EDSR and BasicSR's MSRResNet, which trains at
+higher learning rates and has no train/inference gap).
 
 Input: LR RGB in [0, 1] of any size. Output: SR RGB, nominally in [0, 1] (linear output,
 no tanh; clip when converting to an image).
@@ -26,22 +28,27 @@ def _prelu(name: str) -> layers.Layer:
 
 
 def build_srresnet(scale: int = 4, filters: int = 64, num_blocks: int = 16, name: str = "srresnet",
-                   sync_batchnorm: bool = False) -> keras.Model:
+                   sync_batchnorm: bool = False, batchnorm: bool = True) -> keras.Model:
     """9x9 head, ``num_blocks`` residual blocks (conv-BN-PReLU-conv-BN), long skip,
-    sub-pixel upsampling with PReLU, 9x9 tail. ``sync_batchnorm``: batch statistics over
-    all replicas under tf.distribute."""
+    sub-pixel upsampling with PReLU, 9x9 tail. ``batchnorm=False`` drops every BN layer;
+    ``sync_batchnorm``: batch statistics over all replicas under tf.distribute."""
+    def norm(x, layer_name):
+        if not batchnorm:
+            return x
+        return layers.BatchNormalization(synchronized=sync_batchnorm, name=layer_name)(x)
+
     lr = keras.Input(shape=(None, None, 3), name="lr")
     x = layers.Conv2D(filters, 9, padding="same", name="head_conv")(lr)
     x = head = _prelu("head_prelu")(x)
     for b in range(num_blocks):
         y = layers.Conv2D(filters, 3, padding="same", name=f"block{b}_conv1")(x)
-        y = layers.BatchNormalization(synchronized=sync_batchnorm, name=f"block{b}_bn1")(y)
+        y = norm(y, f"block{b}_bn1")
         y = _prelu(f"block{b}_prelu")(y)
         y = layers.Conv2D(filters, 3, padding="same", name=f"block{b}_conv2")(y)
-        y = layers.BatchNormalization(synchronized=sync_batchnorm, name=f"block{b}_bn2")(y)
+        y = norm(y, f"block{b}_bn2")
         x = layers.Add(name=f"block{b}_add")([x, y])
     x = layers.Conv2D(filters, 3, padding="same", name="trunk_conv")(x)
-    x = layers.BatchNormalization(synchronized=sync_batchnorm, name="trunk_bn")(x)
+    x = norm(x, "trunk_bn")
     x = layers.Add(name="long_skip")([head, x])
     for u, factor in enumerate(upsampling_factors(scale)):
         x = layers.Conv2D(filters * factor * factor, 3, padding="same", name=f"up{u}_conv")(x)

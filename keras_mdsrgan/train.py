@@ -48,6 +48,8 @@ flags.DEFINE_integer("data_seed", D.seed, "Seed of patch sampling and augmentati
 flags.DEFINE_integer("num_pairs", M.num_pairs, "K, the number of generator-discriminator pairs.", lower_bound=1)
 flags.DEFINE_integer("gen_filters", M.gen_filters, "Generator channels.", lower_bound=1)
 flags.DEFINE_integer("gen_blocks", M.gen_blocks, "Generator residual blocks.", lower_bound=1)
+flags.DEFINE_bool("gen_batchnorm", M.gen_batchnorm, "Batch norm in the generator's blocks (SRResNet); "
+                  "off: the PSNR-oriented variant without it (EDSR, MSRResNet).")
 flags.DEFINE_integer("disc_filters", M.disc_filters, "Discriminator channels of the first conv.", lower_bound=1)
 flags.DEFINE_integer("disc_dense", M.disc_dense, "Discriminator dense units.", lower_bound=1)
 flags.DEFINE_bool("sync_batchnorm", M.sync_batchnorm, "Batch-norm statistics over all replicas (several devices).")
@@ -99,7 +101,7 @@ def config_from_flags() -> RunConfig:
                         tfds_manual_dir=f.tfds_manual_dir, val_max_images=f.val_max_images,
                         ma_model=f.ma_model or None, seed=f.data_seed),
         model=ModelConfig(num_pairs=f.num_pairs, gen_filters=f.gen_filters, gen_blocks=f.gen_blocks,
-                          disc_filters=f.disc_filters, disc_dense=f.disc_dense,
+                          gen_batchnorm=f.gen_batchnorm, disc_filters=f.disc_filters, disc_dense=f.disc_dense,
                           sync_batchnorm=f.sync_batchnorm),
         loss=LossConfig(mode=f.mode, pixel_weight=f.pixel_weight, perceptual_weight=f.perceptual_weight,
                         perceptual_layer=f.perceptual_layer, perceptual_rescale=f.perceptual_rescale,

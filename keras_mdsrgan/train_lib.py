@@ -5,6 +5,8 @@
   checkpoints/            all networks, all optimizer states and the step (last N kept)
   tensorboard/            window means of every loss per pair, learning rates, validation
   generator_K.keras       the final generators (written atomically)
+  validation.jsonl        every validation's scores per pair (validation.read_history)
+  best/                   each pair's generator at its best validation PSNR, and best.json
   results.json / .md      the final evaluation of each pair against bicubic
   samples/                one validation image: bicubic and each pair's SR, side by side
 """
@@ -27,7 +29,7 @@ from keras_mdsrgan.cohort import MutualSRGAN
 from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError, UserError
 from keras_mdsrgan.progress import Progress
-from keras_mdsrgan.validation import Validator
+from keras_mdsrgan.validation import BestKeeper, Validator
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +55,16 @@ def stages(cohort: MutualSRGAN, t: TrainConfig) -> list[Stage]:
         for g in cohort.generators[1:]:
             g.set_weights(cohort.generators[0].get_weights())
 
-    end = t.pretrain_steps + t.gan_steps
-    plan = [Stage("pre-training (MSE)", 0, t.pretrain_steps, lambda batch: cohort.pretrain_step(batch, pretrained),
-                  {"lr/pretrain": cohort.pretrain_optimizers[0]}),
-            Stage("GAN", t.pretrain_steps, end, cohort.train_step,
-                  {"lr/generator": cohort.gen_optimizers[0], "lr/discriminator": cohort.disc_optimizers[0]},
-                  on_enter=share_pretrained if t.pretrain_steps and t.shared_pretrain else None)]
-    return [stage for stage in plan if stage.end > stage.first]
+    plan = []
+    if t.pretrain_steps:
+        plan.append(Stage("pre-training (MSE)", 0, t.pretrain_steps,
+                          lambda batch: cohort.pretrain_step(batch, pretrained),
+                          {"lr/pretrain": cohort.pretrain_optimizers[0]}))
+    if t.gan_steps:
+        plan.append(Stage("GAN", t.pretrain_steps, t.pretrain_steps + t.gan_steps, cohort.train_step,
+                          {"lr/generator": cohort.gen_optimizers[0], "lr/discriminator": cohort.disc_optimizers[0]},
+                          on_enter=share_pretrained if t.pretrain_steps and t.shared_pretrain else None))
+    return plan
 
 
 def check_finite(logs: dict[str, float], step: int) -> None:
@@ -112,6 +117,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     val_sets = load_validation_sets(config) if chief else {}
     validator = (Validator(next(iter(val_sets.values())), d.scale, cohort.generators, cohort.discriminators,
                            d.hr_patch, ma_model) if val_sets else None)
+    best = BestKeeper(run_dir, cohort.generators) if validator else None
     progress = Progress(writer, t.log_every, verbose=bool(chief and t.verbosity))
     started, first = time.time(), int(step)
     xla = distributed.use_xla(t.jit_compile, strategy)
@@ -133,7 +139,7 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
             now = int(step.assign_add(1))
             progress.update(now, logs)
             if validator and (now % t.val_every == 0 or now == stage.end):
-                validator.log(writer, now)
+                best.record(now, validator.log(writer, now))
             if now % t.checkpoint_every == 0 or now == stage.end:
                 manager.save(checkpoint_number=now)
 

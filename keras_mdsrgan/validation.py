@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+
+import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import evaluation, ma, names, probe
+from keras_mdsrgan import evaluation, files, ma, names, probe
+
+HISTORY = "validation.jsonl"  # one line per validation: {"step": N, "pair0": {"psnr": ..}, ..}
+BEST = "best"  # best/generator_K.keras: pair K at its best validation PSNR; best/best.json says when
 
 
 class Validator:
@@ -21,16 +28,18 @@ class Validator:
         self.upscalers = [evaluation.generator_upscaler(g) for g in generators]  # traced once, reused
         self.probe = probe.make_probe(images, scale, hr_patch) if self.discriminators else None
 
-    def log(self, writer, step: int) -> None:
-        grid = []
+    def log(self, writer, step: int) -> dict[str, dict]:
+        """Score every pair, write it all to TensorBoard; the mean scores, ``{pairK: {psnr: ..}}``."""
+        grid, per_pair = [], {}
         with writer.as_default(step=step):
             for k, upscale in enumerate(self.upscalers):
                 outputs = [upscale(lr) for _, lr, _, _ in self.images]
                 scores = evaluation.summarize({name: evaluation.score_image(hr, sr, self.scale, grey, self.ma_model)
                                                for (name, _, hr, grey), sr in zip(self.images, outputs)})
-                for key in ("psnr", "ssim", "niqe", "pi"):
-                    if scores[key] is not None:  # NIQE / PI: images large enough (PI: a Ma model given)
-                        tf.summary.scalar(f"val/{names.pair_name(k)}_{key}", scores[key])
+                per_pair[names.pair_name(k)] = {key: scores[key] for key in ("psnr", "ssim", "niqe", "pi")}
+                for key, value in per_pair[names.pair_name(k)].items():
+                    if value is not None:  # NIQE / PI: images large enough (PI: a Ma model given)
+                        tf.summary.scalar(f"val/{names.pair_name(k)}_{key}", value)
                 grid.append(outputs[0])
             if self.probe:
                 self._log_discriminators()
@@ -38,6 +47,7 @@ class Validator:
             nearest = np.repeat(np.repeat(lr, self.scale, axis=0), self.scale, axis=1)
             grid = [nearest, self.bicubic(lr), *grid, hr]
             tf.summary.image("val/lr_bicubic_sr_hr", np.concatenate(grid, axis=1)[None], max_outputs=1)
+        return per_pair
 
     def _log_discriminators(self) -> None:
         """val/pairK_d_{acc,auc,nll,ece,brier} on the whole probe, and val/pairK_d_auc_{kind}."""
@@ -48,3 +58,45 @@ class Validator:
             for kind, values in per_kind.items():
                 if kind != "all":
                     tf.summary.scalar(f"val/{pair}_d_auc_{kind}", values["auc"])
+
+
+def read_history(run_dir: str) -> list[dict]:
+    """The run's validation records by step; a step validated twice (a resumed run replays the
+    steps after its last checkpoint) keeps its newest record."""
+    path = os.path.join(run_dir, HISTORY)
+    if not os.path.exists(path):
+        return []
+    records = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a crash
+                continue
+            records[record["step"]] = record
+    return [records[step] for step in sorted(records)]
+
+
+class BestKeeper:
+    """Appends each validation to ``validation.jsonl`` and keeps each pair's generator at its best
+    validation PSNR as ``best/generator_K.keras`` (written atomically; survives resumes), so a run
+    ships its best checkpoint as chosen on held-out images, not its last."""
+
+    def __init__(self, run_dir: str, generators: list[keras.Model]):
+        self.run_dir, self.generators = run_dir, generators
+        path = os.path.join(run_dir, BEST, "best.json")
+        self.best = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+
+    def record(self, step: int, scores: dict[str, dict]) -> None:
+        line = json.dumps(files.finite_or_null({"step": step, **scores}), allow_nan=False) + "\n"
+        with open(os.path.join(self.run_dir, HISTORY), "a", encoding="utf-8") as f:
+            f.write(line)
+        improved = False
+        for k, generator in enumerate(self.generators):
+            pair, psnr = names.pair_name(k), scores[names.pair_name(k)]["psnr"]
+            if psnr is not None and psnr > self.best.get(pair, {}).get("psnr", -np.inf):
+                files.atomic_write(os.path.join(self.run_dir, BEST, names.generator_file(k)), generator.save)
+                self.best[pair] = {"step": step, **scores[pair]}
+                improved = True
+        if improved:
+            files.write_json(os.path.join(self.run_dir, BEST, "best.json"), self.best)

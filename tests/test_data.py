@@ -321,3 +321,25 @@ def test_tfds_cache_without_its_index_is_decoded_again(fake_tfds, tmp_path):
     index.unlink()
     store = data.build_training_store(["tfds:fake/bicubic_x2"], 2, 32, cache_dir=str(cache))
     assert fake_tfds.reads == 2 and len(store) == 2 and index.exists()
+
+
+def test_image_lists_select_files_relative_to_the_list(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "images").mkdir()
+    for name in ("a", "b", "c"):
+        imageio.write_image(str(tmp_path / "images" / f"{name}.png"), rng.integers(0, 256, (24, 24, 3), dtype=np.uint8))
+    (tmp_path / "lists").mkdir()
+    listing = tmp_path / "lists" / "val.txt"
+    listing.write_text("# held out\n../images/c.png\n\n../images/a.png\n")
+    pairs = data.resolve_pairs(str(listing))
+    assert [p.name for p in pairs] == ["c", "a"]
+    assert pairs[0].hr_path == os.path.normpath(str(tmp_path / "images" / "c.png"))
+    assert [name for name, *_ in data.evaluation_images(str(listing), 2)] == ["c", "a"]
+    listing.write_text("../images/c.png\n../images/missing.png\n")
+    with pytest.raises(data.DataError, match=r"1 listed image\(s\) not found, e.g. .*missing.png"):
+        data.resolve_pairs(str(listing))
+    listing.write_text("# nothing\n")
+    with pytest.raises(data.DataError, match="names no images"):
+        data.resolve_pairs(str(listing))
+    with pytest.raises(data.DataError, match="cannot read the image list"):
+        data.resolve_pairs(str(tmp_path / "absent.txt"))

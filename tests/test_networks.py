@@ -31,6 +31,14 @@ def test_generator_structure_follows_srresnet():
         upsampling_factors(5)
 
 
+def test_generator_without_batch_norm_has_none_and_the_same_convolutions():
+    with_bn, without = build_srresnet(4, 8, 3), build_srresnet(4, 8, 3, batchnorm=False)
+    assert not [l for l in without.layers if "BatchNormalization" in type(l).__name__]
+    assert len([l for l in with_bn.layers if "BatchNormalization" in type(l).__name__]) == 7
+    convs = [(l.name, l.kernel.shape) for l in without.layers if hasattr(l, "kernel")]
+    assert convs == [(l.name, l.kernel.shape) for l in with_bn.layers if hasattr(l, "kernel")]
+
+
 def test_discriminator_is_srgan_shaped():
     d = build_srgan_discriminator(96)
     convs = [l for l in d.layers if l.name.startswith("conv")]

@@ -1,3 +1,6 @@
+import dataclasses
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -30,7 +33,8 @@ def test_each_stage_decays_its_learning_rate_after_its_own_steps():
     config = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=2),
                        model=ModelConfig(gen_filters=4, gen_blocks=1, disc_filters=4, disc_dense=8),
                        loss=LossConfig(perceptual_weight=0.0),
-                       train=TrainConfig(pretrain_lr=1e-3, pretrain_lr_decay_steps=5, gen_lr=2e-4, disc_lr=3e-4,
+                       train=TrainConfig(pretrain_steps=10, pretrain_lr=1e-3, pretrain_lr_decay_steps=5,
+                                         gen_lr=2e-4, disc_lr=3e-4,
                                          lr_decay_steps=8, lr_decay_factor=0.1))
     cohort = build.build_cohort(config)
 
@@ -141,8 +145,9 @@ def test_validator_traces_each_generator_once(monkeypatch):
 def test_shared_pretraining_is_copied_when_the_gan_stage_starts():
     from keras_mdsrgan import train_lib
 
-    cohort = build.build_cohort(TINY)
-    plan = train_lib.stages(cohort, TrainConfig(pretrain_steps=3, gan_steps=2))
+    schedule = TrainConfig(pretrain_steps=3, gan_steps=2)
+    cohort = build.build_cohort(dataclasses.replace(TINY, train=schedule))
+    plan = train_lib.stages(cohort, schedule)
     assert [(s.name, s.first, s.end, sorted(s.optimizers)) for s in plan] == [
         ("pre-training (MSE)", 0, 3, ["lr/pretrain"]), ("GAN", 3, 5, ["lr/discriminator", "lr/generator"])]
     plan[1].on_enter()
@@ -201,3 +206,41 @@ def test_adversarial_pull_of_a_linear_discriminator():
     np.testing.assert_allclose(pull["sensitivity"], np.full(4, np.linalg.norm(w)), rtol=1e-5)
     with pytest.raises(ValueError, match="fewer SR patches"):
         probe.adversarial_pull(linear, sr[:1], hr[:1], 2, 1e-3, 1.0)
+
+
+def test_a_run_builds_and_checkpoints_only_what_its_schedule_trains():
+    """No GAN stage: no discriminators, VGG or GAN optimizers (a pre-training checkpoint is the
+    generator and its Adam state only); shared pre-training: one pre-training optimizer."""
+    from keras_mdsrgan import checkpoints
+
+    pretrain_only = dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, pretrain_steps=3, gan_steps=0))
+    cohort = build.build_cohort(pretrain_only)
+    assert cohort.discriminators == [] and cohort.vgg_features is None
+    assert (len(cohort.gen_optimizers), len(cohort.disc_optimizers), len(cohort.pretrain_optimizers)) == (0, 0, 1)
+    saved = set(checkpoints.make_checkpoint(cohort, tf.Variable(0))._trackable_children())
+    assert saved == {"step", "generator_0", "generator_1", "pretrain_optimizer_0"}
+    gan_only = build.build_cohort(TINY)
+    assert len(gan_only.discriminators) == 2 and gan_only.pretrain_optimizers == []
+    separate = dataclasses.replace(pretrain_only, train=dataclasses.replace(pretrain_only.train, shared_pretrain=False))
+    assert len(build.build_cohort(separate).pretrain_optimizers) == 2
+
+
+def test_best_generator_follows_validation_psnr_across_resumes(tmp_path):
+    """validation.jsonl gets every validation (a replayed step keeps its newest record);
+    best/generator_0.keras is rewritten only when the PSNR improves, also after a restart."""
+    from keras_mdsrgan.validation import BestKeeper, read_history
+
+    generators = build.build_cohort(TINY).generators[:1]
+    keeper = BestKeeper(str(tmp_path), generators)
+    keeper.record(2, {"pair0": {"psnr": 20.0, "ssim": 0.5, "niqe": float("nan"), "pi": None}})
+    best_file = tmp_path / "best" / "generator_0.keras"
+    first = best_file.stat().st_mtime_ns
+    keeper = BestKeeper(str(tmp_path), generators)  # a resumed run reads the best so far
+    keeper.record(4, {"pair0": {"psnr": 19.0, "ssim": 0.5, "niqe": 5.0, "pi": None}})
+    assert best_file.stat().st_mtime_ns == first
+    keeper.record(4, {"pair0": {"psnr": 21.0, "ssim": 0.6, "niqe": 5.0, "pi": None}})  # step 4 replayed
+    best = json.loads((tmp_path / "best" / "best.json").read_text())
+    assert best["pair0"]["step"] == 4 and best["pair0"]["psnr"] == 21.0
+    history = read_history(str(tmp_path))
+    assert [r["step"] for r in history] == [2, 4] and history[1]["pair0"]["psnr"] == 21.0
+    assert history[0]["pair0"]["niqe"] is None  # strict JSON
