@@ -126,8 +126,10 @@ class TrainConfig:
             raise ConfigError("step counts must not be negative")
         if self.pretrain_steps + self.gan_steps == 0:
             raise ConfigError("nothing to train: pretrain_steps and gan_steps are both 0")
-        if min(self.checkpoint_every, self.log_every, self.keep_checkpoints, self.val_every) < 1:
-            raise ConfigError("checkpoint_every, log_every, val_every and keep_checkpoints must be positive")
+        if min(self.checkpoint_every, self.log_every, self.val_every) < 1:
+            raise ConfigError("checkpoint_every, log_every and val_every must be positive")
+        if self.keep_checkpoints < 2:
+            raise ConfigError("keep_checkpoints must be at least 2, so that a damaged newest checkpoint has one to go back to")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}")
 

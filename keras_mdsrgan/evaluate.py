@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, imageio
+from keras_mdsrgan import cli, imageio, interrupts
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -40,6 +40,7 @@ cli.define_max_image_pixels()
 flags.mark_flags_as_required(["scale", "datasets"])
 
 
+@interrupts.quiet_main()
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")

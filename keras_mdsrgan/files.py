@@ -1,10 +1,17 @@
-"""Atomic file writes: readers see the old file or the whole new one, never half of it."""
+"""Atomic file writes: readers see the old file or the whole new one, never half of it.
+
+A write goes to ``.mdsrgan-tmp-PID-XXXX`` beside its target, then is renamed onto it. A
+process killed mid-write (SIGKILL, a lost machine) leaves that temporary file behind;
+``remove_stale_temporaries`` deletes those whose process is gone.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 
 _UMASK = os.umask(0)
@@ -16,7 +23,7 @@ def atomic_write(path: str, write) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(), suffix=suffix, dir=folder)
     os.close(fd)
     try:
         write(tmp)
@@ -26,6 +33,39 @@ def atomic_write(path: str, write) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+TEMPORARY = re.compile(r"\.mdsrgan-tmp-(\d+)-")
+
+
+def temporary_prefix() -> str:
+    """The name every temporary file or folder of this process starts with."""
+    return f".mdsrgan-tmp-{os.getpid()}-"
+
+
+def remove_stale_temporaries(folder: str) -> list[str]:
+    """Delete the temporary files and folders in ``folder`` left by processes that no longer run
+    (a write cut short by SIGKILL); the names removed. Those of live processes are kept."""
+    removed = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        match = TEMPORARY.match(name)
+        if match and not _alive(int(match.group(1))):
+            path = os.path.join(folder, name)
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def write_text(path: str, text: str, mode: str = "w") -> None:

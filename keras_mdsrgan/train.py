@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, imageio
+from keras_mdsrgan import cli, imageio, interrupts
 from keras_mdsrgan.config import MODES, SCALES, STRATEGIES, DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 
 FLAGS = flags.FLAGS
@@ -85,7 +85,8 @@ flags.DEFINE_float("lr_decay_factor", T.lr_decay_factor, "Learning-rate factor a
 flags.DEFINE_float("adam_beta1", T.adam_beta1, "Adam β1.", lower_bound=0, upper_bound=1)
 flags.DEFINE_integer("seed", T.seed, "Seed of weight initialisation.")
 flags.DEFINE_integer("checkpoint_every", T.checkpoint_every, "Steps between checkpoints.", lower_bound=1)
-flags.DEFINE_integer("keep_checkpoints", T.keep_checkpoints, "Checkpoints kept.", lower_bound=1)
+flags.DEFINE_integer("keep_checkpoints", T.keep_checkpoints, "Checkpoints kept (at least 2: a damaged newest one "
+                     "falls back to the one before).", lower_bound=2)
 flags.DEFINE_integer("log_every", T.log_every, "Steps between TensorBoard scalar writes.", lower_bound=1)
 flags.DEFINE_integer("val_every", T.val_every, "Steps between validation PSNR / image logs in TensorBoard.",
                      lower_bound=1)
@@ -126,6 +127,7 @@ def flagfile_text() -> str:
     return "\n".join(line for line in lines if line) + "\n"  # unset optional flags serialize to ""
 
 
+@interrupts.quiet_main(kept="the checkpoints are as they were; run the same command to resume")
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -139,6 +141,9 @@ def main(argv: list[str]) -> int:
         results = train_lib.run(config, FLAGS.run_dir, restart=FLAGS.restart, flagfile=flagfile_text())
     except UserError as err:  # bad settings, files or data; a bug keeps its traceback
         return cli.user_error(err)
+    except OSError as err:  # a full disk or a read-only folder under a log, model or result file
+        return cli.user_error(f"cannot write {err.filename or FLAGS.run_dir} ({err.strerror or err}); "
+                              "the checkpoints are intact: free space or fix the folder, then run the same command")
     if results:  # only the chief evaluates
         print(f"\nrun directory: {FLAGS.run_dir}\n{evaluation.markdown_table(results)}")
     return 0

@@ -24,7 +24,7 @@ from typing import Callable
 
 import tensorflow as tf
 
-from keras_mdsrgan import build, checkpoints, data, distributed, files, losses, ma, names, report
+from keras_mdsrgan import build, checkpoints, data, distributed, files, interrupts, locks, losses, ma, names, report
 from keras_mdsrgan.cohort import MutualSRGAN
 from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError, UserError
@@ -83,10 +83,21 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     others save their checkpoints to a scratch folder, as MultiWorkerMirroredStrategy needs).
     ``flagfile``: the command line that started the run, saved as ``flags.cfg``.
     """
-    d, t = config.data, config.train
     ma_model = check_inputs(config)
-    strategy = distributed.make_strategy(t.strategy)
+    strategy = distributed.make_strategy(config.train.strategy)
     chief = distributed.is_chief(strategy)
+    if chief:
+        locks.hold(run_dir)  # one run per folder; before --restart deletes anything
+    try:
+        return _train(config, run_dir, restart, flagfile, strategy, chief, ma_model)
+    finally:
+        if chief:
+            locks.release(run_dir)
+
+
+def _train(config: RunConfig, run_dir: str, restart: bool, flagfile: str | None, strategy, chief: bool,
+           ma_model: ma.MaModel | None) -> dict:
+    d, t = config.data, config.train
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     if chief:
         prepare_run_dir(run_dir, config, restart, flagfile)
@@ -101,13 +112,13 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
         cohort = build.build_cohort(config)
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")  # host-side counter
     checkpoint = checkpoints.make_checkpoint(cohort, step)
-    scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
-    manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
     if checkpoints.restore_latest(checkpoint, ckpt_dir):
         if chief and t.verbosity:
             print(f"resuming after step {int(step)}")
     elif t.init_generator:
         build.copy_generator_weights(t.init_generator, cohort.generators)
+    scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
+    manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
     if distributed.is_multi_worker(strategy):
         distributed.check_same_step(strategy, step)
 
@@ -123,25 +134,30 @@ def run(config: RunConfig, run_dir: str, restart: bool = False, flagfile: str | 
     xla = distributed.use_xla(t.jit_compile, strategy)
     log.info("XLA-compiled step: %s", "on" if xla else "off")
 
-    for stage in stages(cohort, t):
-        if int(step) >= stage.end:
-            continue
-        if int(step) == stage.first and stage.on_enter:
-            stage.on_enter()
-        progress.start(stage, int(step))
-        batches = iter(strategy.distribute_datasets_from_function(
-            lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
-                                              start_step=int(step), input_context=ctx)))
-        train_step = distributed.step_function(strategy, stage.step_fn, xla)
-        while int(step) < stage.end:
-            logs = {k: float(v) for k, v in train_step(batches).items()}
-            check_finite(logs, int(step) + 1)
-            now = int(step.assign_add(1))
-            progress.update(now, logs)
-            if validator and (now % t.val_every == 0 or now == stage.end):
-                best.record(now, validator.log(writer, now))
-            if now % t.checkpoint_every == 0 or now == stage.end:
-                manager.save(checkpoint_number=now)
+    with interrupts.deferred() as stop:
+        for stage in stages(cohort, t):
+            if int(step) >= stage.end:
+                continue
+            if int(step) == stage.first and stage.on_enter:
+                stage.on_enter()
+            progress.start(stage, int(step))
+            batches = iter(strategy.distribute_datasets_from_function(
+                lambda ctx: data.training_dataset(store, d.lr_patch, d.batch_size, seed=d.seed,
+                                                  start_step=int(step), input_context=ctx)))
+            train_step = distributed.step_function(strategy, stage.step_fn, xla)
+            while int(step) < stage.end:
+                logs = {k: float(v) for k, v in train_step(batches).items()}
+                check_finite(logs, int(step) + 1)
+                now = int(step.assign_add(1))
+                progress.update(now, logs)
+                if validator and (now % t.val_every == 0 or now == stage.end):
+                    best.record(now, validator.log(writer, now))
+                if now % t.checkpoint_every == 0 or now == stage.end or stop:
+                    checkpoints.save(manager, now)
+                if stop:
+                    writer.flush()
+                    raise interrupts.Interrupted(f"interrupted at step {now}; checkpoint saved; "
+                                                 "run the same command to resume", stop.signum)
 
     writer.flush()
     if scratch:

@@ -7,6 +7,8 @@ Inputs follow the training decoding rule (grey, palette, 16-bit become 8-bit RGB
 channel is upscaled with MATLAB bicubic and kept when the output format has one (PNG, WebP,
 TIFF). Outputs are written atomically; a folder's images become OUTPUT/STEM.png, and two inputs
 with one output (a.png, a.jpg) or an output that is an input file stop the run before any work.
+A rerun over a folder removes the temporary files a killed run left there, and with
+--skip_existing goes on where it stopped. Ctrl-C or SIGTERM stops it in one line.
 Memory stays bounded on any image: the model runs on tiles of --tile LR pixels (default
 1024 // scale, 0 = whole images) with --overlap LR pixels of context (default: the model's
 receptive radius), which makes the stitched result equal to the whole-image one. Images above
@@ -15,11 +17,12 @@ receptive radius), which makes the stitched result equal to the whole-image one.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, imageio
+from keras_mdsrgan import cli, files, imageio, interrupts
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -30,6 +33,8 @@ flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default 1024 // scal
                      "on any image; 0 = whole images).", lower_bound=0)
 flags.DEFINE_integer("overlap", None, "Context around each tile in LR pixels (default: receptive radius).",
                      lower_bound=0)
+flags.DEFINE_bool("skip_existing", False, "Skip inputs whose output file exists (outputs are complete or absent: "
+                  "they are written to a temporary name and renamed), e.g. to finish an interrupted folder.")
 cli.define_max_image_pixels()
 flags.mark_flags_as_required(["model", "input", "output"])
 
@@ -50,6 +55,7 @@ def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, over
     imageio.write_image(target, sr)
 
 
+@interrupts.quiet_main()
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -66,6 +72,15 @@ def main(argv: list[str]) -> int:
     except UserError as err:
         return cli.user_error(err)
     tile = inference.tile_for(FLAGS.tile, scale)
+    out_folder = FLAGS.output if os.path.isdir(FLAGS.input) else os.path.dirname(FLAGS.output) or "."
+    removed = files.remove_stale_temporaries(out_folder)  # what a killed earlier run left half-written
+    if removed:
+        print(f"removed {len(removed)} temporary file(s) an interrupted run left in {out_folder}")
+    if FLAGS.skip_existing:
+        done = [job for job in jobs if os.path.exists(job[1])]
+        jobs = [job for job in jobs if not os.path.exists(job[1])]
+        if done:
+            print(f"skipping {len(done)} image(s) whose output exists")
     bar = keras.utils.Progbar(len(jobs), unit_name="image") if len(jobs) > 1 and FLAGS.verbosity >= 0 else None
     failed = []
     for i, (source, target) in enumerate(jobs):

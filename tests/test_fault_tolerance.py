@@ -72,7 +72,7 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path,
     assert final.returncode == 0, err[-2000:]
     assert resumed_from < 20 and f"resuming after step {resumed_from}" in out
     assert saved_steps(run_dir) == 20
-    assert not glob.glob(os.path.join(run_dir, "**", ".tmp-*"), recursive=True)
+    assert not glob.glob(os.path.join(run_dir, "**", ".mdsrgan-tmp-*"), recursive=True)
     for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
         np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
 

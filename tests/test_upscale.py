@@ -207,7 +207,7 @@ def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path):
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert out.shape == (40, 60, 4)
     np.testing.assert_array_equal(out[..., 3], resize.imresize(alpha[..., None], 2.0).numpy()[..., 0])
-    assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".mdsrgan-tmp-")]
 
 
 def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path):

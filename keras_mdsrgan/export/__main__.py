@@ -18,7 +18,7 @@ import os
 from absl import app, flags
 
 from keras_mdsrgan.export.exporter import FORMATS, ExportOptions, choose_generator, export_generator
-from keras_mdsrgan import cli
+from keras_mdsrgan import cli, interrupts
 from keras_mdsrgan.errors import UserError
 
 _DEFAULTS = ExportOptions()
@@ -66,6 +66,7 @@ def print_report(path: str, manifest: dict) -> None:
     print(f"model card: {os.path.join(FLAGS.out, 'MODEL_CARD.md')}")
 
 
+@interrupts.quiet_main()
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")

@@ -9,12 +9,14 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from keras_mdsrgan import files
+
 
 def _write_atomically(archive: keras.export.ExportArchive, path: str) -> None:
     """Write the archive next to ``path`` and rename it into place (no half-written model)."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=files.temporary_prefix(), dir=parent)
     try:
         archive.write_out(os.path.join(tmp, "model"), verbose=False)
         if os.path.isdir(path):
