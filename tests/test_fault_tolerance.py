@@ -19,7 +19,7 @@ TINY = ["--train=sample:train", "--val=sample:val", "--val_max_images=1", "--sca
         "--batch_size=2", "--num_pairs=2", "--gen_filters=4", "--gen_blocks=1", "--disc_filters=4",
         "--disc_dense=8", "--perceptual_weight=0", "--pixel_weight=1", "--checkpoint_every=1",
         "--keep_checkpoints=2", "--log_every=1", "--val_every=5", "--pretrain_steps=6", "--gan_steps=14",
-        "--verbosity=-1"]
+        "--lr_decay_steps=3", "--verbosity=-1"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -48,13 +48,15 @@ def reference_run(tmp_path_factory):
 
 
 def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
+    """Killed twice inside the GAN stage (steps 7-20), after the discriminators have been updated
+    and past the GAN learning-rate decay (GAN step 3, global step 9): the resumed run must end
+    bit-identical, so every network, optimizer state and schedule position is in the checkpoint."""
     run_dir = str(tmp_path / "killed")
     kills = 0
-    for delay in (0.0, 0.1):  # kill at different moments of the checkpoint cycle
+    for target, delay in ((11, 0.0), (15, 0.1)):  # kill at different moments of the checkpoint cycle
         process = start(run_dir)
-        before = saved_steps(run_dir)
         deadline = time.time() + 240
-        while saved_steps(run_dir) < before + 2 and process.poll() is None and time.time() < deadline:
+        while saved_steps(run_dir) < target and process.poll() is None and time.time() < deadline:
             time.sleep(0.01)
         time.sleep(delay)
         if process.poll() is None:
@@ -70,7 +72,7 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path,
     final = start(run_dir, "--verbosity=0")  # show the progress lines
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-2000:]
-    assert resumed_from < 20 and f"resuming after step {resumed_from}" in out
+    assert 15 <= resumed_from < 20 and f"resuming after step {resumed_from}" in out
     assert saved_steps(run_dir) == 20
     assert not glob.glob(os.path.join(run_dir, "**", ".mdsrgan-tmp-*"), recursive=True)
     for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
