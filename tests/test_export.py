@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from conftest import REPO
-from keras_mdsrgan import data, evaluation, inference
+from keras_mdsrgan import data, evaluation, imageio, inference
 from keras_mdsrgan.config import DataConfig, LossConfig, RunConfig
 from keras_mdsrgan.export import exporter, modelcard, onnxmodel, tflite
 from keras_mdsrgan.errors import UserError
@@ -211,6 +211,29 @@ def _keras_uint8(generator_path: str, lr: np.ndarray) -> np.ndarray:
     """The Keras generator's uint8 output for uint8 images [batch, H, W, 3]."""
     generator = keras.saving.load_model(generator_path, compile=False)
     return inference.to_uint8(generator(lr.astype(np.float32) / 255.0).numpy())
+
+
+@pytest.mark.parametrize("kind, min_psnr", [("fp32", 60), ("fp16", 45), ("int8_dynamic", 35), ("int8", 30)])
+def test_tflite_parity_checked_by_an_interpreter_of_the_tests_own(exported, trained_generator, kind, min_psnr):
+    """Not the exporter's word for it (its manifest): each .tflite run here on a photo crop it
+    never saw, against Keras, in grey levels."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_mdsrgan import metrics
+
+    lr = imageio.read_image(data.resolve_pairs("sample:val")[0].hr_path)[None, 100:140, 150:196]
+    interpreter = Interpreter(model_path=str(exported / f"generator_{kind}.tflite"), num_threads=2)
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], lr.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], lr.astype(np.float32) / 255.0)
+    interpreter.invoke()
+    sr = inference.to_uint8(interpreter.get_tensor(target["index"]))
+    reference = _keras_uint8(trained_generator, lr)
+    assert sr.shape == reference.shape == (1, 80, 92, 3)
+    assert metrics.psnr(reference[0], sr[0], y_only=False) >= min_psnr
+    if kind == "fp32":
+        assert np.abs(sr.astype(int) - reference).max() <= 1
 
 
 def test_onnx_dynamic_shapes_and_parity(exported, trained_generator):
