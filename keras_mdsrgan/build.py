@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import keras
@@ -12,6 +13,8 @@ from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.generators import build_srresnet
+
+log = logging.getLogger(__name__)
 
 
 def build_cohort(config: RunConfig) -> MutualSRGAN:
@@ -70,16 +73,46 @@ def generator_path(spec: str) -> str:
     return os.path.join(os.path.dirname(__file__), "resources", SAMPLE_GENERATORS[name])
 
 
-def copy_generator_weights(spec: str, generators: list[keras.Model]) -> None:
-    """Start every generator from the saved generator ``spec`` names (e.g. a shared pre-training)."""
+def copy_generator_weights(spec: str, generators: list[keras.Model], partial: bool = False) -> None:
+    """Start every generator from the saved generator ``spec`` names (e.g. a shared pre-training).
+
+    ``partial``: copy only the layers whose name and weight shapes match, the others keep their
+    fresh initialisation (e.g. an x2 body into an x4 generator, as EDSR starts x4 from x2); the
+    layers left fresh are logged.
+    """
     path = generator_path(spec)
     source = inference.load(path)
     if not isinstance(source, inference.KerasUpscaler):
         raise UserError(f"--init_generator {path}: needs a .keras generator")
+    if partial:
+        _copy_matching_layers(source.model, generators, path)
+        return
     weights = source.model.get_weights()
     for generator in generators:
         try:
             generator.set_weights(weights)
         except ValueError:
             raise UserError(f"--init_generator {path}: its architecture differs from this run's "
-                            "--gen_filters / --gen_blocks / --scale") from None
+                            "--gen_filters / --gen_blocks / --scale (--init_partial copies the layers "
+                            "that match)") from None
+
+
+def _copy_matching_layers(source: keras.Model, generators: list[keras.Model], path: str) -> None:
+    """Copy each layer of ``source`` whose name and weight shapes match into every generator."""
+    by_name = {layer.name: layer for layer in source.layers if layer.weights}
+    fresh = []
+    for generator in generators:
+        fresh = []
+        for layer in generator.layers:
+            if not layer.weights:
+                continue
+            match = by_name.get(layer.name)
+            if match and [w.shape for w in match.weights] == [w.shape for w in layer.weights]:
+                layer.set_weights(match.get_weights())
+            else:
+                fresh.append(layer.name)
+    weighted = [layer for layer in generators[0].layers if layer.weights]
+    if len(fresh) == len(weighted):
+        raise UserError(f"--init_generator {path}: no layer matches this run's generator by name and shape")
+    log.info("--init_generator %s: copied %d of %d layers; fresh: %s", path, len(weighted) - len(fresh),
+             len(weighted), ", ".join(fresh) or "none")

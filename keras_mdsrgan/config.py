@@ -104,6 +104,7 @@ class TrainConfig:
     gan_steps: int = 1000
     shared_pretrain: bool = True
     init_generator: str | None = None  # a saved generator every pair starts from (e.g. a shared pre-training)
+    init_partial: bool = False  # copy only init_generator's layers that match by name and shape
     pretrain_lr: float = 1e-4
     gen_lr: float = 1e-4
     disc_lr: float = 1e-4

@@ -74,6 +74,8 @@ flags.DEFINE_string("init_generator", T.init_generator,
                     "A generator .keras file (e.g. generator_0.keras of a pre-training run), or "
                     "sample:srresnet_x4 (the quickstart's, shipped), every pair starts from instead of "
                     "random weights; applied at step 0 only.")
+flags.DEFINE_bool("init_partial", T.init_partial, "With --init_generator: copy only the layers whose names and "
+                  "weight shapes match (e.g. an x2 body into an x4 generator, as EDSR does); the others start fresh.")
 flags.DEFINE_float("pretrain_lr", T.pretrain_lr, "Adam learning rate of pre-training.", lower_bound=0)
 flags.DEFINE_float("gen_lr", T.gen_lr, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
 flags.DEFINE_float("disc_lr", T.disc_lr, "Adam learning rate of the discriminators.", lower_bound=0)
@@ -110,6 +112,7 @@ def config_from_flags() -> RunConfig:
                         distill_weight=f.distill_weight, temperature=f.temperature),
         train=TrainConfig(pretrain_steps=f.pretrain_steps, gan_steps=f.gan_steps,
                           shared_pretrain=f.shared_pretrain, init_generator=f.init_generator or None,
+                          init_partial=f.init_partial,
                           pretrain_lr=f.pretrain_lr,
                           gen_lr=f.gen_lr, disc_lr=f.disc_lr, lr_decay_steps=f.lr_decay_steps,
                           pretrain_lr_decay_steps=f.pretrain_lr_decay_steps,

@@ -116,7 +116,7 @@ def _train(config: RunConfig, run_dir: str, restart: bool, flagfile: str | None,
         if chief and t.verbosity:
             print(f"resuming after step {int(step)}")
     elif t.init_generator:
-        build.copy_generator_weights(t.init_generator, cohort.generators)
+        build.copy_generator_weights(t.init_generator, cohort.generators, partial=t.init_partial)
     scratch = None if chief else tempfile.mkdtemp(prefix="mdsrgan-worker-ckpt-")
     manager = tf.train.CheckpointManager(checkpoint, scratch or ckpt_dir, max_to_keep=t.keep_checkpoints)
     if distributed.is_multi_worker(strategy):

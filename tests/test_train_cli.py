@@ -273,3 +273,29 @@ def test_bad_validation_image_stops_before_training(tmp_path, capfd):
                                     f"--run_dir={tmp_path / 'run'}")
     assert status == 2 and len(errors) == 1 and "broken.png" in errors[0]
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_init_partial_copies_an_x2_body_into_an_x4_generator(tmp_path, caplog):
+    import logging
+
+    from keras_mdsrgan import build
+    from keras_mdsrgan.errors import UserError
+    from keras_mdsrgan.generators import build_srresnet
+
+    source = tmp_path / "x2.keras"
+    x2 = build_srresnet(scale=2, filters=4, num_blocks=2, batchnorm=False)
+    x2.save(source)
+    x4 = build_srresnet(scale=4, filters=4, num_blocks=2, batchnorm=False)
+    with caplog.at_level(logging.INFO, logger="keras_mdsrgan.build"):
+        build.copy_generator_weights(str(source), [x4], partial=True)
+    for layer in x4.layers:
+        if layer.weights and layer.name not in ("up1_conv", "up1_prelu"):
+            for a, b in zip(layer.get_weights(), x2.get_layer(layer.name).get_weights(), strict=True):
+                assert (a == b).all(), layer.name
+    fresh = x4.get_layer("up1_conv").kernel.numpy()
+    assert fresh.shape == x2.get_layer("up0_conv").kernel.shape and not (fresh == x2.get_layer("up0_conv").kernel.numpy()).all()
+    assert "copied 12 of 14 layers; fresh: up1_conv, up1_prelu" in caplog.text
+    with pytest.raises(UserError, match="architecture differs.*--init_partial"):
+        build.copy_generator_weights(str(source), [x4])
+    with pytest.raises(UserError, match="no layer matches"):
+        build.copy_generator_weights(str(source), [build_srresnet(scale=4, filters=8, num_blocks=1)], partial=True)
