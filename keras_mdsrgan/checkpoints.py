@@ -45,7 +45,7 @@ def listed(folder: str) -> tuple[list[str], bool]:
             state = None
     from_state = state is not None and bool(state.all_model_checkpoint_paths)
     if from_state:
-        paths = [p if os.path.isabs(p) else os.path.join(folder, p) for p in state.all_model_checkpoint_paths]
+        paths = list(state.all_model_checkpoint_paths)  # TensorFlow has joined relative ones to the folder
     else:
         names = os.listdir(folder) if os.path.isdir(folder) else []
         paths = [os.path.join(folder, f"ckpt-{m.group(1)}") for name in names if (m := _NUMBER.match(name))]

@@ -325,3 +325,13 @@ def test_upscale_interrupted_is_one_line(generator_file, tmp_path):
     assert err.strip().splitlines()[-1] == ("interrupted; outputs finished before it are complete, "
                                             "none is half-written")
     assert not [n for n in os.listdir(output) if n.startswith(".")]
+
+
+def test_a_run_folder_given_by_a_relative_path_resumes(three_checkpoints, tmp_path, monkeypatch):
+    """TensorFlow's list holds paths relative to the folder, which may itself be relative."""
+    shutil.copytree(three_checkpoints, tmp_path / "run" / "checkpoints")
+    monkeypatch.chdir(tmp_path)
+    step = tf.Variable(0, dtype=tf.int64)
+    path = checkpoints.restore_latest(checkpoints.make_checkpoint(build.build_cohort(TINY_CONFIG), step),
+                                      os.path.join("run", "checkpoints"))
+    assert (path, int(step)) == (os.path.join("run", "checkpoints", "ckpt-3"), 3)
