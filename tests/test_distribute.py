@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 
 from conftest import REPO
 
@@ -43,19 +44,27 @@ def _free_ports(n):
     return ports
 
 
-def test_two_local_workers_train_and_only_the_chief_writes(tmp_path):
+def test_two_local_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
+    """Both workers end with the same weights, equal (to float precision, as the mirrored test)
+    to one process training on the same global batch, with batch norm synchronised."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     args = ["--train=sample:train", "--val=sample:val", "--val_max_images=1", "--scale=2", "--hr_patch=16",
             "--batch_size=4", "--gen_filters=4", "--gen_blocks=1", "--disc_filters=4", "--disc_dense=8",
             "--perceptual_weight=0", "--pixel_weight=1", "--pretrain_steps=2", "--gan_steps=3",
-            "--checkpoint_every=2", "--strategy=multi_worker", "--verbosity=-1"]
+            "--checkpoint_every=2", "--log_every=1", "--sync_batchnorm", "--verbosity=-1"]
+    helper = os.path.join(REPO, "tests", "helpers", "worker_weights.py")
     processes = []
     for index in range(2):
         env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "keras_mdsrgan.train", *args, f"--run_dir={tmp_path / f'worker{index}'}"],
+            [sys.executable, helper, str(tmp_path / f"worker{index}.npz"), *args, "--strategy=multi_worker",
+             f"--run_dir={tmp_path / f'worker{index}'}"],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    single = subprocess.run([sys.executable, helper, str(tmp_path / "single.npz"), *args,
+                             f"--run_dir={tmp_path / 'single'}"], cwd=REPO, env=ENV, capture_output=True,
+                            text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
     deadline = time.time() + 300
     try:
         for p in processes:
@@ -71,6 +80,28 @@ def test_two_local_workers_train_and_only_the_chief_writes(tmp_path):
     assert (chief / "generator_0.keras").is_file() and (chief / "results.json").is_file()
     written = [os.path.join(root, f) for root, _, files in os.walk(worker) for f in files] if worker.exists() else []
     assert not [f for f in written if "ckpt" in f or f.endswith((".keras", "results.json"))]
+    workers = [np.load(tmp_path / f"{name}.npz") for name in ("worker0", "worker1")]
+    for key in workers[0].files:
+        np.testing.assert_array_equal(workers[0][key], workers[1][key])
+    # Weights are compared through what they compute: conv biases before batch norm have no true
+    # gradient, Adam turns their float noise into steps of up to lr, and batch norm cancels them.
+    chief_losses, single_losses = _losses(chief / "tensorboard"), _losses(tmp_path / "single" / "tensorboard")
+    assert set(chief_losses) == set(single_losses) and len(chief_losses) == 2 + 3 * 2 * 3  # every step's terms
+    for key, value in single_losses.items():
+        assert abs(chief_losses[key] - value) <= 1e-4 * max(abs(value), 1e-3), key
+
+
+def _losses(folder) -> dict[tuple[int, str], float]:
+    """{(step, tag): value} of the loss terms logged (every step) in a TensorBoard folder."""
+    import tensorflow as tf
+
+    values = {}
+    for path in sorted(folder.glob("events.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag.split("/")[-1] in ("pretrain_mse", "g_total", "d_total", "g_pixel"):
+                    values[(event.step, value.tag)] = float(tf.make_ndarray(value.tensor))
+    return values
 
 
 def test_xla_by_default_only_where_tensorflow_runs_its_eigen_cpu_kernels():
