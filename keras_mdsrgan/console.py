@@ -15,6 +15,9 @@ from absl import app, flags
 
 def run_module(name: str) -> None:
     """Run module ``name``'s ``main`` under absl as if it were the program itself."""
+    from keras_mdsrgan import interrupts
+
+    interrupts.quiet_while_starting()
     module = importlib.import_module(name)
     for flag in flags.FLAGS.get_key_flags_for_module(module):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)

@@ -65,6 +65,20 @@ def deferred():
             signal.signal(s, handler)
 
 
+def _exit_before_main(signum, frame) -> None:
+    del frame
+    sys.stderr.write(f"\ninterrupted while starting; {OUTPUTS_KEPT}\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def quiet_while_starting() -> None:
+    """For a program's first lines: a SIGINT / SIGTERM before ``main`` runs (while TensorFlow
+    loads) exits in one line; nothing has been written yet. ``quiet_main`` takes over."""
+    for s in SIGNALS:
+        signal.signal(s, _exit_before_main)
+
+
 def _raise_interrupt(signum, frame) -> None:
     del frame
     for s in SIGNALS:

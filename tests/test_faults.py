@@ -16,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import REPO
-from keras_mdsrgan import build, checkpoints, files
+from keras_mdsrgan import build, checkpoints, files, interrupts
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError
 
@@ -335,3 +335,32 @@ def test_a_run_folder_given_by_a_relative_path_resumes(three_checkpoints, tmp_pa
     path = checkpoints.restore_latest(checkpoints.make_checkpoint(build.build_cohort(TINY_CONFIG), step),
                                       os.path.join("run", "checkpoints"))
     assert (path, int(step)) == (os.path.join("run", "checkpoints", "ckpt-3"), 3)
+
+
+def _tensorflow_loaded(pid) -> bool:
+    """Whether the process has loaded TensorFlow's library (which the commands import in ``main``)."""
+    try:
+        return "libtensorflow" in open(f"/proc/{pid}/maps").read()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command", ["evaluate", "export"])
+def test_evaluate_and_export_interrupted_are_one_line_with_no_partial_output(generator_file, tmp_path, command):
+    out = tmp_path / "out"
+    args = {"evaluate": ["keras_mdsrgan.evaluate", "--scale=2", "--datasets=val=sample:val",
+                         f"--models={generator_file}", "--save_images", f"--out={out}"],
+            "export": ["keras_mdsrgan.export", f"--model={generator_file}", f"--out={out}",
+                       "--formats=saved_model,tflite_fp32,tflite_int8"]}[command]
+    process = start(*args)
+    wait_for(lambda: _tensorflow_loaded(process.pid), process)
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert err.strip().splitlines()[-1] in (f"interrupted; {interrupts.OUTPUTS_KEPT}",
+                                            f"interrupted while starting; {interrupts.OUTPUTS_KEPT}")
+    left = [os.path.relpath(os.path.join(root, name), out) for root, dirs, names in os.walk(out)
+            for name in dirs + names] if out.exists() else []
+    assert not [name for name in left if files.TEMPORARY.match(os.path.basename(name))]
+    assert "results.json" not in left and "manifest.json" not in left  # written last, after everything

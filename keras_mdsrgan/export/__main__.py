@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags
+from keras_mdsrgan import interrupts
 
-from keras_mdsrgan.export.exporter import FORMATS, ExportOptions, choose_generator, export_generator
-from keras_mdsrgan import cli, interrupts
-from keras_mdsrgan.errors import UserError
+interrupts.quiet_while_starting()  # this module is only ever a program; the exporter loads TensorFlow
+
+from absl import app, flags  # noqa: E402
+
+from keras_mdsrgan import cli  # noqa: E402
+from keras_mdsrgan.errors import UserError  # noqa: E402
+from keras_mdsrgan.export.exporter import FORMATS, ExportOptions, choose_generator, export_generator  # noqa: E402
 
 _DEFAULTS = ExportOptions()
 FLAGS = flags.FLAGS
