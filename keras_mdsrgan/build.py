@@ -7,7 +7,7 @@ import os
 
 import keras
 
-from keras_mdsrgan import inference, losses
+from keras_mdsrgan import inference, losses, zoo
 from keras_mdsrgan.cohort import MutualSRGAN
 from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.discriminators import build_srgan_discriminator
@@ -63,7 +63,10 @@ SAMPLE_GENERATORS = {"srresnet_x4": "quickstart_srresnet_x4.keras"}
 
 
 def generator_path(spec: str) -> str:
-    """The file an ``--init_generator`` value names: a path, or ``sample:NAME`` for a shipped one."""
+    """The file an ``--init_generator`` value names: a path, ``zoo:NAME`` (a zoo model) or
+    ``sample:NAME`` (the quickstart's start generator)."""
+    if zoo.is_zoo(spec):
+        return zoo.path(spec)
     if not spec.startswith("sample:"):
         return spec
     name = spec.split(":", 1)[1]
@@ -81,7 +84,7 @@ def copy_generator_weights(spec: str, generators: list[keras.Model], partial: bo
     layers left fresh are logged.
     """
     path = generator_path(spec)
-    source = inference.load(path)
+    source = inference.load(spec if zoo.is_zoo(spec) else path)
     if not isinstance(source, inference.KerasUpscaler):
         raise UserError(f"--init_generator {path}: needs a .keras generator")
     if partial:

@@ -151,7 +151,12 @@ def _manifest_radius(path: str) -> int:
 
 
 def load(path: str):
-    """An upscaler for ``path``: a .keras, .tflite or .onnx file or a SavedModel folder."""
+    """An upscaler for ``path``: a .keras, .tflite or .onnx file, a SavedModel folder, or
+    ``zoo:NAME``, a generator shipped with the package (``keras_mdsrgan.zoo``)."""
+    from keras_mdsrgan import zoo
+
+    if zoo.is_zoo(path):
+        return KerasUpscaler(zoo.load(path))
     if not os.path.exists(path):
         raise ModelLoadError(f"{path}: no such model")
     if path.endswith(".tflite"):

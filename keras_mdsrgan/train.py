@@ -72,7 +72,8 @@ flags.DEFINE_integer("gan_steps", T.gan_steps, "GAN-stage steps.", lower_bound=0
 flags.DEFINE_bool("shared_pretrain", T.shared_pretrain, "Start every pair from pair 0's pre-trained generator.")
 flags.DEFINE_string("init_generator", T.init_generator,
                     "A generator .keras file (e.g. generator_0.keras of a pre-training run), or "
-                    "sample:srresnet_x4 (the quickstart's, shipped), every pair starts from instead of "
+                    "zoo:NAME (a shipped zoo model), or sample:srresnet_x4 (the quickstart's), every pair starts "
+                    "from instead of "
                     "random weights; applied at step 0 only.")
 flags.DEFINE_bool("init_partial", T.init_partial, "With --init_generator: copy only the layers whose names and "
                   "weight shapes match (e.g. an x2 body into an x4 generator, as EDSR does); the others start fresh.")
