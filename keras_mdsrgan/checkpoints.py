@@ -63,6 +63,17 @@ def files_of(path: str) -> list[str]:
     return sorted(glob.glob(glob.escape(path) + ".*"))
 
 
+def readable(path: str) -> bool:
+    """Whether every tensor of checkpoint ``path`` reads back from its files."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except Exception:  # noqa: BLE001 - a truncated index or data file, a missing shard
+        return False
+    return True
+
+
 def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
     """Restore the newest checkpoint in ``folder`` that restores; its path, or None when the
     folder holds none.
@@ -78,6 +89,9 @@ def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
         try:
             status = checkpoint.restore(path)
         except Exception as err:  # noqa: BLE001 - TensorFlow raises many kinds for damaged files
+            if readable(path):  # the files are whole: it is the settings that differ
+                raise TrainingError(f"{path} does not fit the current settings ({_first_line(err)[:200]}); "
+                                    "pass --restart or another --run_dir") from None
             damaged.append(path)
             names = ", ".join(os.path.basename(f) for f in files_of(path)) or "no files left"
             print(f"warning: checkpoint {path} does not restore ({_first_line(err)}; files: {names})", file=sys.stderr)

@@ -30,7 +30,7 @@ def quiet_tensorflow() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-        except BaseException:
+        except Exception:  # not on Ctrl-C: the command says that in one line
             os.dup2(saved, 2)
             chatter.seek(0)
             sys.stderr.write(chatter.read().decode(errors="replace"))

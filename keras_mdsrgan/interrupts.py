@@ -17,8 +17,9 @@ import threading
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(Exception):
-    """A stop asked for by SIGINT / SIGTERM; the message says what was kept."""
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by SIGINT / SIGTERM; the message says what was kept. A KeyboardInterrupt,
+    so that code catching ``Exception`` (TensorFlow's import machinery does) lets it through."""
 
     def __init__(self, message: str, signum: int = signal.SIGINT):
         super().__init__(message)
@@ -101,7 +102,7 @@ def quiet_main(kept: str = OUTPUTS_KEPT):
                 signal.signal(s, _raise_interrupt)
             try:
                 return main(argv)
-            except (Interrupted, KeyboardInterrupt) as err:
+            except KeyboardInterrupt as err:  # Interrupted included
                 for s in SIGNALS:
                     signal.signal(s, _exit_now)
                 own = isinstance(err, Interrupted) and str(err) != "interrupted"
