@@ -29,9 +29,11 @@ def atomic_write(path: str, write) -> None:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno:  # name the file the user asked for, not the temporary
+            raise OSError(err.errno, err.strerror, path) from None
         raise
 
 

@@ -377,3 +377,16 @@ def test_evaluate_and_export_interrupted_are_one_line_with_no_partial_output(gen
             for name in dirs + names] if out.exists() else []
     assert not [name for name in left if files.TEMPORARY.match(os.path.basename(name))]
     assert "results.json" not in left and "manifest.json" not in left  # written last, after everything
+
+
+def test_a_result_that_cannot_be_written_is_one_line_naming_it(tmp_path):
+    """The end of a run (models, results) on a path it cannot write: here results.json is a folder."""
+    run_dir = tmp_path / "run"
+    (run_dir / "results.json").mkdir(parents=True)
+    result = subprocess.run([sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}",
+                             "--gan_steps=2"], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: cannot write {run_dir / 'results.json'} (Is a directory); the checkpoints are intact: free space "
+        "or fix the folder, then run the same command")
+    assert newest(str(run_dir)) == 2 and (run_dir / "generator_0.keras").is_file()
