@@ -223,25 +223,29 @@ def model_scale(upscaler) -> int:
     return out.shape[1] // 8
 
 
-def upscale(upscaler, lr: np.ndarray, tile: int | None = None, overlap: int | None = None) -> np.ndarray:
-    """uint8 (H, W, 3) -> uint8 (sH, sW, 3), whole or in ``tile``-sized LR tiles."""
+def upscale(upscaler, lr: np.ndarray, tile: int | None = None, overlap: int | None = None,
+            on_tile=None) -> np.ndarray:
+    """uint8 (H, W, 3) -> uint8 (sH, sW, 3), whole or in ``tile``-sized LR tiles.
+    ``on_tile(done, total)`` is called after each tile (a progress bar for large images)."""
     lr_float = lr.astype(np.float32)[None] / 255.0
     if not tile or (lr.shape[0] <= tile and lr.shape[1] <= tile):
         return to_uint8(upscaler.float_call(lr_float)[0])
     overlap = upscaler.radius if overlap is None else overlap
     height, width = lr.shape[:2]
+    corners = [(y0, x0) for y0 in range(0, height, tile) for x0 in range(0, width, tile)]
     scale = None
     out = None
-    for y0 in range(0, height, tile):
-        for x0 in range(0, width, tile):
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            top, left = max(y0 - overlap, 0), max(x0 - overlap, 0)
-            bottom, right = min(y1 + overlap, height), min(x1 + overlap, width)
-            sr = upscaler.float_call(lr_float[:, top:bottom, left:right])[0]
-            if out is None:
-                scale = sr.shape[0] // (bottom - top)
-                out = np.empty((height * scale, width * scale, 3), np.uint8)
-            oy, ox = (y0 - top) * scale, (x0 - left) * scale
-            out[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = to_uint8(
-                sr[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale])
+    for done, (y0, x0) in enumerate(corners, 1):
+        y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+        top, left = max(y0 - overlap, 0), max(x0 - overlap, 0)
+        bottom, right = min(y1 + overlap, height), min(x1 + overlap, width)
+        sr = upscaler.float_call(lr_float[:, top:bottom, left:right])[0]
+        if out is None:
+            scale = sr.shape[0] // (bottom - top)
+            out = np.empty((height * scale, width * scale, 3), np.uint8)
+        oy, ox = (y0 - top) * scale, (x0 - left) * scale
+        out[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = to_uint8(
+            sr[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale])
+        if on_tile:
+            on_tile(done, len(corners))
     return out

@@ -41,18 +41,33 @@ flags.mark_flags_as_required(["model", "input", "output"])
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
 
 
-def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, overlap=None) -> None:
-    """Upscale one file by the decoding rule, keep alpha where the target can hold it."""
+def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, overlap=None, on_tile=None) -> None:
+    """Upscale one file by the decoding rule, keep alpha where the target can hold it;
+    ``on_tile(done, total)`` after each tile."""
     import numpy as np
 
     from keras_mdsrgan import inference, resize
 
     rgb, alpha = imageio.read_image_and_alpha(source)
-    sr = inference.upscale(upscaler, rgb, tile=tile, overlap=overlap)
+    sr = inference.upscale(upscaler, rgb, tile=tile, overlap=overlap, on_tile=on_tile)
     if alpha is not None and target.lower().endswith(ALPHA_FORMATS):
         big_alpha = resize.imresize(alpha[..., None], float(scale)).numpy()
         sr = np.concatenate([sr, big_alpha], axis=-1)
     imageio.write_image(target, sr)
+
+
+class TileBar:
+    """A progress bar over an image's tiles, shown once it has more than one."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        import keras
+
+        if total > 1:
+            self.bar = self.bar or keras.utils.Progbar(total, unit_name="tile")
+            self.bar.update(done)
 
 
 @interrupts.quiet_main()
@@ -81,11 +96,13 @@ def main(argv: list[str]) -> int:
         jobs = [job for job in jobs if not os.path.exists(job[1])]
         if done:
             print(f"skipping {len(done)} image(s) whose output exists")
-    bar = keras.utils.Progbar(len(jobs), unit_name="image") if len(jobs) > 1 and FLAGS.verbosity >= 0 else None
+    shown = FLAGS.verbosity >= 0
+    bar = keras.utils.Progbar(len(jobs), unit_name="image") if len(jobs) > 1 and shown else None
+    tile_bar = TileBar() if len(jobs) == 1 and shown else None  # one large image: its tiles
     failed = []
     for i, (source, target) in enumerate(jobs):
         try:
-            upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap)
+            upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap, on_tile=tile_bar)
         except imageio.WriteError as err:  # the output side would refuse the next images too: stop
             failed.append(f"{err}; stopped before the other {len(jobs) - i - 1} image(s)")
             break

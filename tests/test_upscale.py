@@ -104,6 +104,17 @@ def test_default_tile_is_1024_sr_pixels_and_0_means_whole():
         np.testing.assert_array_equal(sr, lr.repeat(2, axis=0).repeat(2, axis=1))
 
 
+def test_tiles_report_their_progress_and_the_cli_shows_it(generator_file, tmp_path):
+    seen = []
+    inference.upscale(CountingUpscaler(), _photo(30, 50), tile=16, on_tile=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 8) for i in range(1, 9)]  # 2 rows x 4 columns of tiles
+    Image.fromarray(_photo(20, 40)).save(tmp_path / "in.png")
+    result = run_cli(f"--model={generator_file}", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}",
+                     "--tile=10")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "8/8" in result.stdout and "tile" in result.stdout  # the bar reached the last of 2 x 4 tiles
+
+
 def test_cli_tiles_large_images_by_default(generator_file, tmp_path):
     """Without --tile a 530-pixel-wide image runs as LR tiles of 512: with no overlap, the seam shows."""
     lr = _photo(12, 530)
