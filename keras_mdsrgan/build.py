@@ -103,19 +103,14 @@ def copy_generator_weights(spec: str, generators: list[keras.Model], partial: bo
 def _copy_matching_layers(source: keras.Model, generators: list[keras.Model], path: str) -> None:
     """Copy each layer of ``source`` whose name and weight shapes match into every generator."""
     by_name = {layer.name: layer for layer in source.layers if layer.weights}
-    fresh = []
-    for generator in generators:
-        fresh = []
-        for layer in generator.layers:
-            if not layer.weights:
-                continue
-            match = by_name.get(layer.name)
-            if match and [w.shape for w in match.weights] == [w.shape for w in layer.weights]:
-                layer.set_weights(match.get_weights())
-            else:
-                fresh.append(layer.name)
-    weighted = [layer for layer in generators[0].layers if layer.weights]
-    if len(fresh) == len(weighted):
+    weighted = [layer.name for layer in generators[0].layers if layer.weights]
+    copied = [name for name in weighted if name in by_name and [w.shape for w in by_name[name].weights]
+              == [w.shape for w in generators[0].get_layer(name).weights]]
+    if not copied:
         raise UserError(f"--init_generator {path}: no layer matches this run's generator by name and shape")
-    log.info("--init_generator %s: copied %d of %d layers; fresh: %s", path, len(weighted) - len(fresh),
-             len(weighted), ", ".join(fresh) or "none")
+    for generator in generators:
+        for name in copied:
+            generator.get_layer(name).set_weights(by_name[name].get_weights())
+    fresh = [name for name in weighted if name not in copied]
+    log.info("--init_generator %s: copied %d of %d layers; fresh: %s", path, len(copied), len(weighted),
+             ", ".join(fresh) or "none")

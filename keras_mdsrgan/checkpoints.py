@@ -90,8 +90,7 @@ def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
             status = checkpoint.restore(path)
         except Exception as err:  # noqa: BLE001 - TensorFlow raises many kinds for damaged files
             if readable(path):  # the files are whole: it is the settings that differ
-                raise TrainingError(f"{path} does not fit the current settings ({_first_line(err)[:200]}); "
-                                    "pass --restart or another --run_dir") from None
+                raise _misfit(path, err) from None
             damaged.append(path)
             names = ", ".join(os.path.basename(f) for f in files_of(path)) or "no files left"
             print(f"warning: checkpoint {path} does not restore ({_first_line(err)}; files: {names})", file=sys.stderr)
@@ -99,8 +98,7 @@ def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
         try:
             status.assert_existing_objects_matched()
         except (AssertionError, ValueError) as err:
-            raise TrainingError(f"{path} does not fit the current settings "
-                                f"({_first_line(err)[:200]}); pass --restart or another --run_dir") from None
+            raise _misfit(path, err) from None
         if damaged or not from_state:  # the state file lists the good ones again (oldest first)
             good = [os.path.basename(p) for p in candidates if p not in damaged and number(p) <= number(path)]
             tf.compat.v1.train.update_checkpoint_state(folder, os.path.basename(path), list(reversed(good)))
@@ -111,6 +109,11 @@ def restore_latest(checkpoint: tf.train.Checkpoint, folder: str) -> str | None:
         raise TrainingError(f"no checkpoint in {folder} restores ({len(damaged)} damaged); "
                             "pass --restart to start over (it deletes them) or restore the folder from a backup")
     return None
+
+
+def _misfit(path: str, err: BaseException) -> TrainingError:
+    return TrainingError(f"{path} does not fit the current settings ({_first_line(err)[:200]}); "
+                         "pass --restart or another --run_dir")
 
 
 def save(manager: tf.train.CheckpointManager, step: int) -> str:

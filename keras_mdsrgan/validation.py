@@ -85,7 +85,10 @@ class BestKeeper:
     def __init__(self, run_dir: str, generators: list[keras.Model]):
         self.run_dir, self.generators = run_dir, generators
         path = os.path.join(run_dir, BEST, "best.json")
-        self.best = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+        self.best = {}
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self.best = json.load(f)
 
     def record(self, step: int, scores: dict[str, dict]) -> None:
         line = json.dumps(files.finite_or_null({"step": step, **scores}), allow_nan=False) + "\n"

@@ -1,17 +1,13 @@
 """The model zoo: generators trained by this project, shipped in the package, named ``zoo:NAME``.
 
 Each model is one ``resources/zoo/NAME.npz``: its Keras architecture (JSON) and its weights at
-the precision it ships in (float16 unless that cost more than 0.01 dB, docs/MODELS.md), loaded
-back into float32. ``resources/zoo/zoo.json`` holds what the listing shows: scale, training,
-scores on Set5 and Set14. ``pack`` writes a model; docs/MODELS.md says how each was made.
-
-  python -m keras_mdsrgan.zoo         # or mdsrgan-zoo: list the models
+the precision it ships in (float16 unless that costs more than 0.01 dB), loaded back into
+float32. ``pack`` writes one. No model is shipped yet (issue #25: docs/zoo/plan.md).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 
 import numpy as np
@@ -21,7 +17,6 @@ from keras_mdsrgan.errors import UserError
 
 PREFIX = "zoo:"
 FOLDER = os.path.join(os.path.dirname(__file__), "resources", "zoo")
-LISTING = "zoo.json"
 
 
 class ZooError(UserError):
@@ -70,14 +65,3 @@ def pack(generator, target: str, dtype: str = "float16") -> int:
     np.savez_compressed(buffer, architecture=np.array(generator.to_json()), count=np.array(len(weights)), **arrays)
     files.write_text(target, buffer.getvalue(), mode="wb")
     return os.path.getsize(target)
-
-
-def listing(folder: str | None = None) -> dict[str, dict]:
-    """{name: facts} from zoo.json, for the shipped models only."""
-    folder = folder or FOLDER
-    try:
-        with open(os.path.join(folder, LISTING), encoding="utf-8") as f:
-            facts = json.load(f)
-    except FileNotFoundError:
-        facts = {}
-    return {name: facts.get(name, {}) for name in names(folder)}
