@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -99,19 +97,8 @@ def patches_per_second(store, lr_patch: int, batch: int, seconds: float) -> floa
 
 
 def machine() -> str:
-    """The CPU model (lscpu), core count and GPUs, printed by every benchmark beside its figures;
-    and, where TensorFlow runs its Eigen CPU kernels instead of oneDNN's (its default on CPUs
-    without AVX512_VNNI, AVX512_BF16 or AMX, such as AVX2-only AMD EPYCs), that too."""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return (f"{model}, {os.cpu_count()} cores"
-            + ("" if distributed.onednn_enabled() else ", Eigen CPU kernels (oneDNN off)")
-            + (f", GPUs: {', '.join(gpus)}" if gpus else ", no GPU"))
-
+    """The machine, printed by every benchmark beside its figures (CPU model, cores, kernels, GPUs)."""
+    return distributed.describe_machine()
 
 
 def interleaved_medians(runs: dict, repeats: int, warmup: int = 2) -> dict[str, float]:

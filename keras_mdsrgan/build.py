@@ -30,7 +30,8 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
     if t.mixed_precision:  # float16 compute, float32 variables; losses are cast to float32
         keras.mixed_precision.set_global_policy("mixed_float16")
     generators = [build_srresnet(d.scale, m.gen_filters, m.gen_blocks, name=f"generator_{k}",
-                                 sync_batchnorm=m.sync_batchnorm, batchnorm=m.gen_batchnorm)
+                                 sync_batchnorm=m.sync_batchnorm, batchnorm=m.gen_batchnorm,
+                                 bilinear_skip=m.gen_bilinear_skip, init_scale=m.gen_init_scale)
                   for k in range(m.num_pairs)]
     gan = t.gan_steps > 0
     discriminators = [build_srgan_discriminator(d.hr_patch, m.disc_filters, m.disc_dense,

@@ -60,6 +60,8 @@ class ModelConfig:
     gen_filters: int = 64
     gen_blocks: int = 16
     gen_batchnorm: bool = True  # False: SRResNet without batch norm (EDSR's / MSRResNet's PSNR variant)
+    gen_bilinear_skip: bool = False  # add the bilinearly upsampled input to the output (MSRResNet)
+    gen_init_scale: float | None = None  # He-normal weights times this (MSRResNet: 0.1); None: Glorot
     disc_filters: int = 64
     disc_dense: int = 1024
     sync_batchnorm: bool = False  # batch statistics over all replicas (tf.distribute)
@@ -70,6 +72,8 @@ class ModelConfig:
         for name in ("gen_filters", "gen_blocks", "disc_filters", "disc_dense"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.gen_init_scale is not None and not self.gen_init_scale > 0:
+            raise ConfigError(f"gen_init_scale must be positive, got {self.gen_init_scale}")
 
 
 @dataclasses.dataclass(frozen=True)

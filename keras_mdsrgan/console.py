@@ -45,5 +45,9 @@ def upscale() -> None:
     run_module("keras_mdsrgan.upscale")
 
 
+def zoo() -> None:
+    run_module("keras_mdsrgan.zoo.__main__")
+
+
 def flagfile() -> None:
     run_module("keras_mdsrgan.flagfile")

@@ -50,6 +50,10 @@ flags.DEFINE_integer("gen_filters", M.gen_filters, "Generator channels.", lower_
 flags.DEFINE_integer("gen_blocks", M.gen_blocks, "Generator residual blocks.", lower_bound=1)
 flags.DEFINE_bool("gen_batchnorm", M.gen_batchnorm, "Batch norm in the generator's blocks (SRResNet); "
                   "off: the PSNR-oriented variant without it (EDSR, MSRResNet).")
+flags.DEFINE_bool("gen_bilinear_skip", M.gen_bilinear_skip, "Add the bilinearly upsampled input to the generator's "
+                  "output, so it learns the residual (MSRResNet).")
+flags.DEFINE_float("gen_init_scale", M.gen_init_scale, "Generator conv weights He-normal times this (MSRResNet: "
+                   "0.1, the untrained network starts near zero); unset: Keras' Glorot-uniform.")
 flags.DEFINE_integer("disc_filters", M.disc_filters, "Discriminator channels of the first conv.", lower_bound=1)
 flags.DEFINE_integer("disc_dense", M.disc_dense, "Discriminator dense units.", lower_bound=1)
 flags.DEFINE_bool("sync_batchnorm", M.sync_batchnorm, "Batch-norm statistics over all replicas (several devices).")
@@ -105,7 +109,8 @@ def config_from_flags() -> RunConfig:
                         tfds_manual_dir=f.tfds_manual_dir, val_max_images=f.val_max_images,
                         ma_model=f.ma_model or None, seed=f.data_seed),
         model=ModelConfig(num_pairs=f.num_pairs, gen_filters=f.gen_filters, gen_blocks=f.gen_blocks,
-                          gen_batchnorm=f.gen_batchnorm, disc_filters=f.disc_filters, disc_dense=f.disc_dense,
+                          gen_batchnorm=f.gen_batchnorm, gen_bilinear_skip=f.gen_bilinear_skip,
+                          gen_init_scale=f.gen_init_scale, disc_filters=f.disc_filters, disc_dense=f.disc_dense,
                           sync_batchnorm=f.sync_batchnorm),
         loss=LossConfig(mode=f.mode, pixel_weight=f.pixel_weight, perceptual_weight=f.perceptual_weight,
                         perceptual_layer=f.perceptual_layer, perceptual_rescale=f.perceptual_rescale,

@@ -128,7 +128,7 @@ def _train(config: RunConfig, run_dir: str, restart: bool, flagfile: str | None,
     val_sets = load_validation_sets(config) if chief else {}
     validator = (Validator(next(iter(val_sets.values())), d.scale, cohort.generators, cohort.discriminators,
                            d.hr_patch, ma_model) if val_sets else None)
-    best = BestKeeper(run_dir, cohort.generators) if validator else None
+    best = BestKeeper(run_dir, cohort.generators, int(step)) if validator else None
     progress = Progress(writer, t.log_every, verbose=bool(chief and t.verbosity))
     started, first = time.time(), int(step)
     xla = distributed.use_xla(t.jit_compile, strategy)

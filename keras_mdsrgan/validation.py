@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mdsrgan import evaluation, files, ma, names, probe
+from keras_mdsrgan import distributed, evaluation, files, ma, names, probe
 
-HISTORY = "validation.jsonl"  # one line per validation: {"step": N, "pair0": {"psnr": ..}, ..}
+# One line per validation: {"step": N, "pair0": {"psnr": ..}, .., "from_step", "wall_s", "machine"}.
+HISTORY = "validation.jsonl"
 BEST = "best"  # best/generator_K.keras: pair K at its best validation PSNR; best/best.json says when
 
 
@@ -77,13 +79,33 @@ def read_history(run_dir: str) -> list[dict]:
     return [records[step] for step in sorted(records)]
 
 
+def training_seconds(history: list[dict]) -> float | None:
+    """Wall seconds the run took to its last record, across resumes: each process's seconds per
+    step (its last record) times the steps it ran until the next process took over (a resumed
+    process replays from its checkpoint). None if a record lacks its cost (older runs)."""
+    if not history or any("wall_s" not in r for r in history):
+        return None
+    last_of = {}  # from_step -> the last record of the process that began there
+    for record in history:
+        last_of[record["from_step"]] = record
+    starts = sorted(last_of)
+    total = 0.0
+    for start, end in zip(starts, [*starts[1:], None]):
+        record = last_of[start]
+        ran = record["step"] - start
+        total += record["wall_s"] / ran * ((end if end is not None else record["step"]) - start)
+    return total
+
+
 class BestKeeper:
     """Appends each validation to ``validation.jsonl`` and keeps each pair's generator at its best
     validation PSNR as ``best/generator_K.keras`` (written atomically; survives resumes), so a run
     ships its best checkpoint as chosen on held-out images, not its last."""
 
-    def __init__(self, run_dir: str, generators: list[keras.Model]):
+    def __init__(self, run_dir: str, generators: list[keras.Model], first_step: int = 0):
         self.run_dir, self.generators = run_dir, generators
+        # What the record's training cost: wall seconds since this process began at from_step, where.
+        self.first_step, self.started, self.machine = first_step, time.time(), distributed.describe_machine()
         path = os.path.join(run_dir, BEST, "best.json")
         self.best = {}
         if os.path.exists(path):
@@ -91,7 +113,8 @@ class BestKeeper:
                 self.best = json.load(f)
 
     def record(self, step: int, scores: dict[str, dict]) -> None:
-        line = json.dumps(files.finite_or_null({"step": step, **scores}), allow_nan=False) + "\n"
+        cost = {"from_step": self.first_step, "wall_s": round(time.time() - self.started, 1), "machine": self.machine}
+        line = json.dumps(files.finite_or_null({"step": step, **scores, **cost}), allow_nan=False) + "\n"
         with open(os.path.join(self.run_dir, HISTORY), "a", encoding="utf-8") as f:
             f.write(line)
         improved = False

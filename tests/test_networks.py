@@ -39,6 +39,34 @@ def test_generator_without_batch_norm_has_none_and_the_same_convolutions():
     assert convs == [(l.name, l.kernel.shape) for l in with_bn.layers if hasattr(l, "kernel")]
 
 
+def test_msrresnet_options_start_near_the_bilinear_image():
+    x = np.random.default_rng(0).random((1, 10, 12, 3), dtype=np.float32)
+    bilinear = tf.image.resize(x, (20, 24), "bilinear").numpy()  # half-pixel centres, as BasicSR
+    small = build_srresnet(2, 8, 2, batchnorm=False, bilinear_skip=True, init_scale=1e-3)
+    assert np.abs(small(x).numpy() - bilinear).max() < 1e-3
+    # Without the skip the same network starts near zero; with Glorot weights far from both.
+    assert np.abs(build_srresnet(2, 8, 2, batchnorm=False, init_scale=1e-3)(x).numpy()).max() < 1e-3
+    assert np.abs(build_srresnet(2, 8, 2, batchnorm=False, bilinear_skip=True)(x).numpy() - bilinear).max() > 0.05
+    # He-normal times the scale: std sqrt(2 / fan_in) * scale.
+    g = build_srresnet(2, 64, 1, batchnorm=False, init_scale=0.1)
+    kernel = g.get_layer("block0_conv1").kernel.numpy()
+    assert kernel.std() == pytest.approx(np.sqrt(2 / (9 * 64)) * 0.1, rel=0.05)
+    assert not np.array_equal(kernel, g.get_layer("block0_conv2").kernel.numpy())  # each layer its own draw
+
+
+def test_bilinear_skip_tiles_and_reloads_exactly(tmp_path):
+    from keras_mdsrgan import inference
+
+    g = build_srresnet(2, 8, 2, batchnorm=False, bilinear_skip=True, init_scale=0.5)
+    path = str(tmp_path / "g.keras")
+    g.save(path)
+    model = inference.load(path)
+    lr = (np.random.default_rng(1).random((40, 52, 3)) * 255).astype(np.uint8)
+    whole = inference.upscale(model, lr)
+    assert np.array_equal(whole, inference.to_uint8(g(lr[None] / 255.0)[0].numpy()))
+    assert np.abs(inference.upscale(model, lr, tile=16).astype(int) - whole).max() <= 1
+
+
 def test_discriminator_is_srgan_shaped():
     d = build_srgan_discriminator(96)
     convs = [l for l in d.layers if l.name.startswith("conv")]

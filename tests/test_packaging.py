@@ -17,12 +17,13 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
+from keras_mdsrgan import zoo
 from keras_mdsrgan.generators import build_srresnet
 
 # Each script's --help shows its module's usage text and flags (absl exits 1 after --help).
 SCRIPTS = {"mdsrgan-train": "--run_dir:", "mdsrgan-evaluate": "--datasets:", "mdsrgan-compare": "--labels:",
            "mdsrgan-export": "--formats:", "mdsrgan-upscale": "--model: A .keras generator",
-           "mdsrgan-flagfile": "Where the bundled flagfiles"}
+           "mdsrgan-flagfile": "Where the bundled flagfiles", "mdsrgan-zoo": "--pack:"}
 _SKIP = shutil.ignore_patterns(".venv", ".git", "runs", "build", "dist", "*.egg-info", "__pycache__",
                                ".pytest_cache")
 
@@ -64,7 +65,8 @@ def test_wheel_holds_the_package_and_its_data_only(wheel):
     assert {n.split("/")[0] for n in names} == {"keras_mdsrgan", wheel.name.split("-py3")[0] + ".dist-info"}
     for data in ("resources/niqe_pris_params.npz", "resources/niqe_release_readme.txt",
                  "resources/quickstart_srresnet_x4.keras", "flagfiles/x2.cfg",
-                 "flagfiles/quickstart.cfg", "export/exporter.py", "export/onnxmodel.py"):
+                 "flagfiles/quickstart.cfg", "export/exporter.py", "export/onnxmodel.py", "zoo/packing.py",
+                 *(f"resources/zoo/{n}.npz" for n in zoo.names())):
         assert f"keras_mdsrgan/{data}" in names
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt")
     assert all(script in entry_points.decode() for script in SCRIPTS)

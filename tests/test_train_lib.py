@@ -244,3 +244,29 @@ def test_best_generator_follows_validation_psnr_across_resumes(tmp_path):
     history = read_history(str(tmp_path))
     assert [r["step"] for r in history] == [2, 4] and history[1]["pair0"]["psnr"] == 21.0
     assert history[0]["pair0"]["niqe"] is None  # strict JSON
+
+
+def test_training_seconds_add_up_across_resumes():
+    """Each record carries its process's cost; the run's time counts each process's rate over the
+    steps it ran until the next one resumed (steps it ran past its last record included)."""
+    from keras_mdsrgan.validation import training_seconds
+
+    machine = "AMD EPYC, 2 cores, no GPU"
+    history = [{"step": 100, "from_step": 0, "wall_s": 50.0, "machine": machine},
+               {"step": 200, "from_step": 0, "wall_s": 100.0, "machine": machine},  # 0.5 s a step
+               # interrupted at 250 past its checkpoint 240: the next process resumes there
+               {"step": 300, "from_step": 240, "wall_s": 60.0, "machine": machine}]  # 1 s a step
+    assert training_seconds(history) == pytest.approx(0.5 * 240 + 1.0 * 60)
+    assert training_seconds([{"step": 100, "pair0": {}}]) is None  # a run older than the records
+    assert training_seconds([]) is None
+
+
+def test_validation_records_say_what_they_cost(tmp_path):
+    from keras_mdsrgan import distributed
+    from keras_mdsrgan.validation import BestKeeper, read_history
+
+    keeper = BestKeeper(str(tmp_path), build.build_cohort(TINY).generators[:1], first_step=7)
+    keeper.record(9, {"pair0": {"psnr": 20.0, "ssim": 0.5, "niqe": None, "pi": None}})
+    record = read_history(str(tmp_path))[0]
+    assert record["from_step"] == 7 and record["wall_s"] >= 0
+    assert record["machine"] == distributed.describe_machine() and " cores" in record["machine"]

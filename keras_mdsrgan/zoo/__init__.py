@@ -1,13 +1,15 @@
 """The model zoo: generators trained by this project, shipped in the package, named ``zoo:NAME``.
 
-Each model is one ``resources/zoo/NAME.npz``: its Keras architecture (JSON) and its weights at
-the precision it ships in (float16 unless that costs more than 0.01 dB), loaded back into
-float32. ``pack`` writes one. No model is shipped yet (issue #25: docs/zoo/plan.md).
+Each model is one ``resources/zoo/NAME.npz``: its Keras architecture (JSON), its weights at the
+precision it ships in (float16 unless that costs more than 0.01 dB), loaded back into float32, and
+its card (``info``: scale, architecture, scores, training) as measured when it was packed
+(``keras_mdsrgan.zoo.packing``). ``python -m keras_mdsrgan.zoo`` lists them.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import numpy as np
@@ -48,7 +50,7 @@ def load(spec: str, folder: str | None = None):
     """The Keras generator ``zoo:NAME`` names, with float32 weights."""
     import keras
 
-    from keras_mdsrgan import layers  # noqa: F401  (registers PixelShuffle)
+    from keras_mdsrgan import layers  # noqa: F401  (registers the custom layers)
 
     with np.load(path(spec, folder)) as stored:
         model = keras.models.model_from_json(str(stored["architecture"]))
@@ -57,11 +59,18 @@ def load(spec: str, folder: str | None = None):
     return model
 
 
-def pack(generator, target: str, dtype: str = "float16") -> int:
-    """Write ``generator`` as a zoo file (architecture + weights in ``dtype``); its size in bytes."""
+def info(spec: str, folder: str | None = None) -> dict:
+    """The card of ``zoo:NAME``: what ``pack`` stored beside the weights."""
+    with np.load(path(spec, folder)) as stored:
+        return json.loads(str(stored["info"])) if "info" in stored else {}
+
+
+def pack(generator, target: str, dtype: str = "float16", card: dict | None = None) -> int:
+    """Write ``generator`` as a zoo file (architecture, weights in ``dtype``, ``card``); its size in bytes."""
     weights = generator.get_weights()
     arrays = {f"w{i}": w.astype(dtype) for i, w in enumerate(weights)}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, architecture=np.array(generator.to_json()), count=np.array(len(weights)), **arrays)
+    np.savez_compressed(buffer, architecture=np.array(generator.to_json()), count=np.array(len(weights)),
+                        info=np.array(json.dumps(card or {})), **arrays)
     files.write_text(target, buffer.getvalue(), mode="wb")
     return os.path.getsize(target)

@@ -1,0 +1,101 @@
+"""A trained run's best generator into the zoo, with a card measured at packing time.
+
+The card is not typed in: the scores are ``evaluation.evaluate`` on the datasets given, with the
+weights as they ship; the precision is float16 when that moves no dataset's PSNR by more than
+``TOLERANCE_DB`` (measured against float32 here), else float32; steps, hours and machines come
+from the run's ``validation.jsonl``; data from its ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from keras_mdsrgan import data, evaluation, names, zoo
+from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.validation import BEST, read_history, training_seconds
+
+TOLERANCE_DB = 0.01
+
+
+def describe(model) -> str:
+    """The architecture in words, read from an SRResNet's layers."""
+    from keras_mdsrgan.layers import BilinearUpsample
+
+    blocks = sum(1 for layer in model.layers if layer.name.startswith("block") and layer.name.endswith("_add"))
+    batchnorm = any("BatchNormalization" in type(layer).__name__ for layer in model.layers)
+    skip = any(isinstance(layer, BilinearUpsample) for layer in model.layers)
+    return (f"SRResNet {blocks} blocks x {model.get_layer('head_conv').filters} channels"
+            + ("" if batchnorm else ", no batch norm") + (", bilinear skip" if skip else ""))
+
+
+def _rounded(model, dtype: str):
+    """A copy of ``model`` whose weights went through ``dtype`` (what loading a zoo file gives)."""
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights([w.astype(dtype).astype(np.float32) for w in model.get_weights()])
+    return copy
+
+
+def _read_json(path: str) -> dict:
+    if not os.path.exists(path):
+        raise UserError(f"{path}: not found (is this a finished training run?)")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _count_images(specs: list[str]) -> int | None:
+    try:
+        return sum(len(data.resolve_pairs(spec)) for spec in specs)
+    except (UserError, OSError):
+        return None  # e.g. a TFDS name: the card names the specs only
+
+
+def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbose: bool = True) -> dict:
+    """The card of ``model`` (the run's pair ``pair``): scores on ``datasets``, precision, training."""
+    config = _read_json(os.path.join(run_dir, "config.json"))
+    scale = int(config["data"]["scale"])
+    upscalers = {"bicubic": evaluation.bicubic_upscaler(scale), "float32": evaluation.generator_upscaler(model),
+                 "float16": evaluation.generator_upscaler(_rounded(model, "float16"))}
+    results = {}
+    for dataset, spec in datasets.items():
+        if verbose:
+            print(f"scoring on {dataset} (float32, float16, bicubic)")
+        results[dataset] = evaluation.evaluate(upscalers, data.evaluation_images(spec, scale), scale)
+    cost = max(abs(r["float16"]["psnr"] - r["float32"]["psnr"]) for r in results.values())
+    dtype = "float16" if cost <= TOLERANCE_DB else "float32"
+    history = read_history(run_dir)
+    best = _read_json(os.path.join(run_dir, BEST, "best.json")).get(names.pair_name(pair), {})
+    seconds = training_seconds(history)
+
+    def scores(model_name):
+        return {d: {k: r[model_name][k] for k in ("psnr", "ssim", "niqe")} for d, r in results.items()}
+
+    return {
+        "scale": scale, "architecture": describe(model), "parameters": int(model.count_params()),
+        "dtype": dtype, "float16_cost_db": round(cost, 4),
+        "scores": scores(dtype), "bicubic": scores("bicubic"),
+        "training": {"step": best.get("step"), "steps_run": history[-1]["step"] if history else None,
+                     "validation_psnr": best.get("psnr"), "data": config["data"]["train"],
+                     "images": _count_images(config["data"]["train"]),
+                     "hours": None if seconds is None else round(seconds / 3600, 2),
+                     "machines": sorted({r["machine"] for r in history if "machine" in r})},
+    }
+
+
+def pack_run(name: str, run_dir: str, datasets: dict[str, str], pair: int = 0, folder: str | None = None,
+             verbose: bool = True) -> tuple[str, dict]:
+    """Pack the run's best generator of ``pair`` (``best/generator_K.keras``) as ``zoo:NAME``."""
+    from keras_mdsrgan import inference
+
+    source = os.path.join(run_dir, BEST, names.generator_file(pair))
+    if not os.path.exists(source):
+        raise UserError(f"{source}: not found (the run has no validated generator for pair {pair})")
+    model = inference.load(source).model
+    card = {"name": name, **measure_card(model, run_dir, pair, datasets, verbose)}
+    target = os.path.join(folder or zoo.FOLDER, name + ".npz")
+    zoo.pack(model, target, card["dtype"], card)
+    return target, card
