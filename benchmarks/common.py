@@ -12,14 +12,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from keras_mdsrgan.training import build, distributed  # noqa: E402
 
 PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patch
     "srgan": (16, 64, 64, 1024, 16, 96),
     "small": (4, 32, 16, 128, 8, 48),
     "tiny": (1, 4, 4, 8, 2, 16),  # keeps the scripts runnable inside the tests
-    "study_b": (8, 32, 32, 256, 8, 48),  # benchmarks/study.py's Study B (pixel loss, no VGG)
+    "study_b": (8, 32, 32, 256, 8, 48),  # studies/study.py's Study B (pixel loss, no VGG)
 }
 PIXEL_LOSS = {"study_b"}  # presets trained by pixel + adversarial loss, as flags/repro_x4.cfg
 
@@ -29,11 +29,16 @@ def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = Fa
     blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
     config = RunConfig(
         data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
-        model=ModelConfig(num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks,
-                          disc_filters=dfilters, disc_dense=dense),
-        loss=(LossConfig(mode=mode, pixel_weight=1.0, perceptual_weight=0.0) if preset in PIXEL_LOSS
-              else LossConfig(mode=mode, vgg_weights="random")),
-        train=TrainConfig(mixed_precision=mixed_precision))
+        model=ModelConfig(
+            num_pairs=num_pairs, gen_filters=filters, gen_blocks=blocks, disc_filters=dfilters, disc_dense=dense
+        ),
+        loss=(
+            LossConfig(mode=mode, pixel_weight=1.0, perceptual_weight=0.0)
+            if preset in PIXEL_LOSS
+            else LossConfig(mode=mode, vgg_weights="random")
+        ),
+        train=TrainConfig(mixed_precision=mixed_precision),
+    )
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
@@ -50,8 +55,8 @@ def make_extra_work(preset: str, jit_compile: bool = False) -> dict:
     """Callables timing the two things a K = 2 ``ml`` cohort does differently from two single
     steps: each discriminator judges one more SR batch (forward, and gradients for its weights,
     in training mode), and the HR batch's VGG features are computed once instead of twice."""
-    from keras_mdsrgan import losses
-    from keras_mdsrgan.discriminators import build_srgan_discriminator
+    from keras_mdsrgan.model import losses
+    from keras_mdsrgan.model.discriminators import build_srgan_discriminator
 
     _, _, dfilters, dense, batch, patch = PRESETS[preset]
     discriminator = build_srgan_discriminator(patch, dfilters, dense, name="extra_discriminator")
@@ -84,9 +89,9 @@ def make_reference_step(preset: str):
 
 def patches_per_second(store, lr_patch: int, batch: int, seconds: float) -> float:
     """How many training patches the tf.data pipeline makes per second, drained for ``seconds``."""
-    from keras_mdsrgan import data
+    from keras_mdsrgan.data import pipelines
 
-    iterator = iter(data.training_dataset(store, lr_patch, batch, seed=0))
+    iterator = iter(pipelines.training_dataset(store, lr_patch, batch, seed=0))
     for _ in range(5):  # fill the prefetch buffer first
         next(iterator)
     batches, start = 0, time.perf_counter()

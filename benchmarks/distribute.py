@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
-import common  # puts the repository on sys.path, quiets TensorFlow
 import tensorflow as tf
 from absl import app, flags
+
+import common  # puts the repository on sys.path, quiets TensorFlow
 
 flags.DEFINE_enum("preset", "small", sorted(common.PRESETS), "Network and batch sizes.")
 flags.DEFINE_enum("devices", "cpu", ["cpu", "gpu"], "cpu: 2 logical CPUs; gpu: every visible GPU.")
@@ -29,19 +30,25 @@ def main(argv):
         devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     else:
         devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    from keras_mdsrgan import build, distributed
     from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+    from keras_mdsrgan.training import build, distributed
 
     blocks, filters, dfilters, dense, batch, patch = common.PRESETS[FLAGS.preset]
-    config = RunConfig(data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
-                       model=ModelConfig(gen_filters=filters, gen_blocks=blocks, disc_filters=dfilters,
-                                         disc_dense=dense, sync_batchnorm=True),
-                       loss=LossConfig(mode="ml", vgg_weights="random"), train=TrainConfig())
+    config = RunConfig(
+        data=DataConfig(scale=4, hr_patch=patch, batch_size=batch),
+        model=ModelConfig(
+            gen_filters=filters, gen_blocks=blocks, disc_filters=dfilters, disc_dense=dense, sync_batchnorm=True
+        ),
+        loss=LossConfig(mode="ml", vgg_weights="random"),
+        train=TrainConfig(),
+    )
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
     steps = {}
-    for name, strategy in (("one device", tf.distribute.OneDeviceStrategy(devices[0])),
-                           (f"mirrored x{len(devices)}", tf.distribute.MirroredStrategy(devices))):
+    for name, strategy in (
+        ("one device", tf.distribute.OneDeviceStrategy(devices[0])),
+        (f"mirrored x{len(devices)}", tf.distribute.MirroredStrategy(devices)),
+    ):
         with strategy.scope():
             cohort = build.build_cohort(config)
         iterator = iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((lr, hr)).repeat()))

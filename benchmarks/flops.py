@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from absl import app, flags
 
 import common  # puts the repository on sys.path, quiets TensorFlow
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from keras_mdsrgan.generators import build_srresnet  # noqa: E402
-from keras_mdsrgan.layers import PixelShuffle  # noqa: E402
+from keras_mdsrgan.model.generators import build_srresnet  # noqa: E402
+from keras_mdsrgan.model.layers import PixelShuffle  # noqa: E402
 
 flags.DEFINE_integer("size", 128, "LR side of the timed upscale.")
 flags.DEFINE_integer("scale", 4, "Upscaling factor.")
@@ -56,15 +55,19 @@ def main(argv):
     upscale = tf.function(lambda x: generator(x, training=False))
     matmul = tf.function(tf.linalg.matmul)
     runs = {"generator": lambda: upscale(lr).numpy(), "matmul": lambda: matmul(a, b).numpy()}
-    work = {"generator": flops, "matmul": 2 * FLAGS.matmul ** 3}
+    work = {"generator": flops, "matmul": 2 * FLAGS.matmul**3}
     medians = common.interleaved_medians(runs, FLAGS.repeats, warmup=1)
     rates = {name: work[name] / (ms / 1000) / 1e9 for name, ms in medians.items()}
     print(f"{os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, median of {FLAGS.repeats} interleaved runs")
-    print(f"  generator x{FLAGS.scale} ({FLAGS.blocks} blocks, {FLAGS.filters} ch) on {FLAGS.size}²: "
-          f"{flops / 1e9:.2f} GFLOP in {medians['generator']:.0f} ms "
-          f"-> {rates['generator']:.1f} GFLOP/s")
-    print(f"  float32 matmul {FLAGS.matmul}²: {work['matmul'] / 1e9:.2f} GFLOP in "
-          f"{medians['matmul']:.0f} ms -> {rates['matmul']:.1f} GFLOP/s")
+    print(
+        f"  generator x{FLAGS.scale} ({FLAGS.blocks} blocks, {FLAGS.filters} ch) on {FLAGS.size}²: "
+        f"{flops / 1e9:.2f} GFLOP in {medians['generator']:.0f} ms "
+        f"-> {rates['generator']:.1f} GFLOP/s"
+    )
+    print(
+        f"  float32 matmul {FLAGS.matmul}²: {work['matmul'] / 1e9:.2f} GFLOP in "
+        f"{medians['matmul']:.0f} ms -> {rates['matmul']:.1f} GFLOP/s"
+    )
     print(f"ratio generator / matmul GFLOP/s: {rates['generator'] / rates['matmul']:.2f}")
 
 

@@ -37,24 +37,27 @@ def peak_memory_gib(run) -> float | None:
         return None
     tf.config.experimental.reset_memory_stats("GPU:0")
     run()
-    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 30
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**30
 
 
 def main(argv):
     del argv
-    from keras_mdsrgan import data
+    from keras_mdsrgan.data import pipelines
 
     *_, batch, hr_patch = PRESETS[FLAGS.preset]
-    runs = {name: make_step(pairs, mode, FLAGS.preset, mixed, jit)
-            for name, (pairs, mode, mixed, jit) in VARIANTS.items()}
+    runs = {
+        name: make_step(pairs, mode, FLAGS.preset, mixed, jit) for name, (pairs, mode, mixed, jit) in VARIANTS.items()
+    }
     medians = interleaved_medians(runs, FLAGS.steps)
     memory = {name: peak_memory_gib(run) for name, run in runs.items()}
-    store = data.build_training_store(["sample:train"], SCALE, hr_patch)
+    store = pipelines.build_training_store(["sample:train"], SCALE, hr_patch)
     produced = patches_per_second(store, hr_patch // SCALE, batch, FLAGS.pipeline_seconds)
     consumed = batch / (medians["K=2 ml fp32"] / 1000)
 
-    print(f"preset {FLAGS.preset} (batch {batch}, HR {hr_patch}, x{SCALE}), {FLAGS.steps} interleaved steps, "
-          f"on {machine()}")
+    print(
+        f"preset {FLAGS.preset} (batch {batch}, HR {hr_patch}, x{SCALE}), {FLAGS.steps} interleaved steps, "
+        f"on {machine()}"
+    )
     for name, ms in medians.items():
         peak = "n/a" if memory[name] is None else f"{memory[name]:.2f} GiB"
         print(f"  {name:14s} {ms:9.1f} ms/step   peak device memory {peak}")

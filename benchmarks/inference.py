@@ -40,7 +40,7 @@ SCALE = 4
 # its parent's peak when that was larger.
 MEMORY_CHILD = """
 import sys, numpy as np
-from keras_mdsrgan import inference
+from keras_mdsrgan.model import inference
 model = inference.load(sys.argv[1])
 lr = np.random.default_rng(0).integers(0, 256, (int(sys.argv[2]), int(sys.argv[2]), 3), dtype=np.uint8)
 tile = int(sys.argv[3]) or None
@@ -53,48 +53,59 @@ print(int(hwm.split()[1]) * 1024, out.shape[0])
 def train_briefly(path: str) -> None:
     import keras
 
-    from keras_mdsrgan import data
-    from keras_mdsrgan.generators import build_srresnet
+    from keras_mdsrgan.data import pipelines
+    from keras_mdsrgan.model.generators import build_srresnet
 
     keras.utils.set_random_seed(0)
     generator = build_srresnet(SCALE, FLAGS.filters, FLAGS.blocks)
     generator.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-    store = data.build_training_store(["sample:train"], SCALE, 96)
-    generator.fit(data.training_dataset(store, 24, 8), steps_per_epoch=20, epochs=1, verbose=0, shuffle=False)
+    store = pipelines.build_training_store(["sample:train"], SCALE, 96)
+    generator.fit(pipelines.training_dataset(store, 24, 8), steps_per_epoch=20, epochs=1, verbose=0, shuffle=False)
     generator.save(path)
 
 
 def peak_rss(model: str, size: int, tile: int) -> tuple[float, float]:
     """(peak RSS in GiB, seconds) of one upscale in a fresh process."""
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", MEMORY_CHILD, model, str(size), str(tile)],
-                            capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, model, str(size), str(tile)],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     if result.returncode:
         return float("nan"), time.perf_counter() - start  # e.g. killed when out of memory
-    return int(result.stdout.split()[0]) / 2 ** 30, time.perf_counter() - start
+    return int(result.stdout.split()[0]) / 2**30, time.perf_counter() - start
 
 
 def main(argv):
     del argv
     import numpy as np
 
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     work = tempfile.mkdtemp(prefix="mdsrgan-bench-")
     keras_path = os.path.join(work, "generator.keras")
     train_briefly(keras_path)
     out = os.path.join(work, "export")
-    subprocess.run([sys.executable, "-m", "export", f"--model={keras_path}", f"--out={out}", "--parity_images=1"],
-                   check=True, capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run(
+        [sys.executable, "-m", "export", f"--model={keras_path}", f"--out={out}", "--parity_images=1"],
+        check=True,
+        capture_output=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     paths = {"keras": keras_path, "saved_model": os.path.join(out, "saved_model", "mdsrgan", "1")}
-    paths.update({f"tflite_{k}": os.path.join(out, f"generator_{k}.tflite")
-                  for k in ("fp32", "fp16", "int8_dynamic", "int8")})
+    paths.update(
+        {f"tflite_{k}": os.path.join(out, f"generator_{k}.tflite") for k in ("fp32", "fp16", "int8_dynamic", "int8")}
+    )
     lr = np.random.default_rng(0).integers(0, 256, (FLAGS.size, FLAGS.size, 3), dtype=np.uint8)
     # TensorFlow uses every core (2 here); LiteRT is given 2 threads. Formats take turns
     # (round-robin) so machine noise hits them alike.
-    models = {name: inference.TFLiteUpscaler(path, num_threads=2) if path.endswith(".tflite")
-              else inference.load(path) for name, path in paths.items()}
+    models = {
+        name: inference.TFLiteUpscaler(path, num_threads=2) if path.endswith(".tflite") else inference.load(path)
+        for name, path in paths.items()
+    }
     times = {name: [] for name in models}
     for model in models.values():
         inference.upscale(model, lr)  # warm-up: tracing, tensor allocation
@@ -114,13 +125,17 @@ def main(argv):
     if FLAGS.memory_size:
         whole, whole_s = peak_rss(keras_path, FLAGS.memory_size, 0)
         tiled, tiled_s = peak_rss(keras_path, FLAGS.memory_size, FLAGS.tile)
-        print(f"{FLAGS.memory_size}x{FLAGS.memory_size} at x{SCALE}: peak RSS whole {whole:.2f} GiB "
-              f"({whole_s:.0f} s), tiled ({FLAGS.tile}) {tiled:.2f} GiB ({tiled_s:.0f} s), "
-              f"ratio tiled / whole {tiled / whole:.2f}")
+        print(
+            f"{FLAGS.memory_size}x{FLAGS.memory_size} at x{SCALE}: peak RSS whole {whole:.2f} GiB "
+            f"({whole_s:.0f} s), tiled ({FLAGS.tile}) {tiled:.2f} GiB ({tiled_s:.0f} s), "
+            f"ratio tiled / whole {tiled / whole:.2f}"
+        )
     if FLAGS.large:
         large, large_s = peak_rss(keras_path, FLAGS.large, FLAGS.tile)
-        print(f"{FLAGS.large}x{FLAGS.large} at x{SCALE}, tiled ({FLAGS.tile}): peak RSS {large:.2f} GiB "
-              f"({large_s:.0f} s)  (target < 4 GiB)")
+        print(
+            f"{FLAGS.large}x{FLAGS.large} at x{SCALE}, tiled ({FLAGS.tile}): peak RSS {large:.2f} GiB "
+            f"({large_s:.0f} s)  (target < 4 GiB)"
+        )
     print(json.dumps({"latency_ms": latency, "peak_rss_gib": {"whole": whole, "tiled": tiled}}))
 
 

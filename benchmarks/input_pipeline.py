@@ -15,7 +15,7 @@ import time
 from absl import app, flags
 
 from common import PRESETS, machine, make_step, patches_per_second
-from keras_mdsrgan import data
+from keras_mdsrgan.data import pipelines
 
 flags.DEFINE_enum("preset", "srgan", sorted(PRESETS), "Network and batch sizes.")
 flags.DEFINE_list("train", ["sample:train"], "Training sets, as for the train command.")
@@ -29,7 +29,7 @@ def main(argv):
     del argv
     *_, batch, hr_patch = PRESETS[FLAGS.preset]
     start = time.perf_counter()
-    store = data.build_training_store(FLAGS.train, SCALE, hr_patch)
+    store = pipelines.build_training_store(FLAGS.train, SCALE, hr_patch)
     print(f"decoded and degraded {len(store)} images in {time.perf_counter() - start:.1f} s")
 
     produced = patches_per_second(store, hr_patch // SCALE, batch, FLAGS.seconds)

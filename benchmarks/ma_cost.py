@@ -25,7 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Peak RSS from VmHWM in a fresh process (getrusage's ru_maxrss survives exec on Linux).
 MEMORY_CHILD = """
 import sys
-from keras_mdsrgan import ma, metrics, resize  # TensorFlow, as evaluate has it loaded
+from keras_mdsrgan.data import resize  # TensorFlow, as evaluate has it loaded
+from keras_mdsrgan.quality import ma, metrics  # TensorFlow, as evaluate has it loaded
 sys.path.insert(0, "benchmarks")
 from ma_cost import test_image
 image = test_image(int(sys.argv[2]), int(sys.argv[3]))
@@ -51,16 +52,21 @@ def test_image(height: int, width: int):
 
 
 def peak_rss(metric: str, height: int, width: int) -> float:
-    result = subprocess.run([sys.executable, "-c", MEMORY_CHILD, metric, str(height), str(width)],
-                            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, metric, str(height), str(width)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     if result.returncode:
         sys.exit(f"{metric} child failed: {result.stderr[-500:]}")
-    return int(result.stdout.split()[0]) / 2 ** 30
+    return int(result.stdout.split()[0]) / 2**30
 
 
 def main(argv):
     del argv
-    from keras_mdsrgan import ma, metrics
+    from keras_mdsrgan.quality import ma, metrics
 
     print("| size | Ma s | NIQE s | Ma / NIQE time | Ma extra GiB | NIQE extra GiB |")
     print("|---|---|---|---|---|---|")
@@ -68,12 +74,18 @@ def main(argv):
         height, width = (int(n) for n in size.split("x"))
         image = test_image(height, width)
         luma = metrics.rgb_to_y(image, rounded=True)
-        times = common.interleaved_medians({"ma": lambda: ma.features(luma), "niqe": lambda: metrics.niqe(image)},
-                                           FLAGS.repeats, warmup=1)
+        times = common.interleaved_medians(
+            {"ma": lambda luma=luma: ma.features(luma), "niqe": lambda image=image: metrics.niqe(image)},
+            FLAGS.repeats,
+            warmup=1,
+        )
         base = peak_rss("none", height, width)
         extra = {m: peak_rss(m, height, width) - base for m in ("ma", "niqe")}
-        print(f"| {height}x{width} | {times['ma'] / 1000:.2f} | {times['niqe'] / 1000:.2f} | "
-              f"{times['ma'] / times['niqe']:.1f} | {extra['ma']:.2f} | {extra['niqe']:.2f} |", flush=True)
+        print(
+            f"| {height}x{width} | {times['ma'] / 1000:.2f} | {times['niqe'] / 1000:.2f} | "
+            f"{times['ma'] / times['niqe']:.1f} | {extra['ma']:.2f} | {extra['niqe']:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

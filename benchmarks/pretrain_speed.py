@@ -17,13 +17,25 @@ import re
 
 from absl import app, flags
 
-flags.DEFINE_list("configs", ["16x64/x4/lr24/b16", "16x64-nobn/x4/lr24/b16", "16x64-nobn/x4/lr24/b16/xla",
-                              "16x64-nobn/x2/lr32/b16", "16x64-nobn/x2/lr48/b16"],
-                  "Configurations to time (see the module docstring).")
+flags.DEFINE_list(
+    "configs",
+    [
+        "16x64/x4/lr24/b16",
+        "16x64-nobn/x4/lr24/b16",
+        "16x64-nobn/x4/lr24/b16/xla",
+        "16x64-nobn/x2/lr32/b16",
+        "16x64-nobn/x2/lr48/b16",
+    ],
+    "Configurations to time (see the module docstring).",
+)
 flags.DEFINE_integer("steps", 6, "Timed steps per configuration, after 2 warm-up steps.")
 flags.DEFINE_integer("threads", 0, "TensorFlow intra- and inter-op threads (0: TensorFlow's default).")
-flags.DEFINE_string("pipeline", None, "Also time the tf.data pipeline on this training folder (comma-separated "
-                    "specs), at the first configuration's scale, patch and batch.")
+flags.DEFINE_string(
+    "pipeline",
+    None,
+    "Also time the tf.data pipeline on this training folder (comma-separated "
+    "specs), at the first configuration's scale, patch and batch.",
+)
 FLAGS = flags.FLAGS
 
 CONFIG = re.compile(r"(\d+)x(\d+)(-nobn)?/x(\d)/lr(\d+)/b(\d+)(/xla)?$")
@@ -35,22 +47,30 @@ def parse(config: str) -> dict:
     if not match:
         raise app.UsageError(f"bad configuration {config!r}; e.g. 16x64-nobn/x4/lr24/b16/xla")
     blocks, filters, nobn, scale, patch, batch, xla = match.groups()
-    return {"blocks": int(blocks), "filters": int(filters), "batchnorm": not nobn, "scale": int(scale),
-            "lr_patch": int(patch), "batch": int(batch), "xla": bool(xla)}
+    return {
+        "blocks": int(blocks),
+        "filters": int(filters),
+        "batchnorm": not nobn,
+        "scale": int(scale),
+        "lr_patch": int(patch),
+        "batch": int(batch),
+        "xla": bool(xla),
+    }
 
 
 def make_pretrain_step(c: dict):
     """A callable running one pre-training step of a fresh generator on a fixed random batch."""
     import tensorflow as tf
 
-    from keras_mdsrgan import build
     from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
+    from keras_mdsrgan.training import build
 
-    config = RunConfig(data=DataConfig(scale=c["scale"], hr_patch=c["lr_patch"] * c["scale"], batch_size=c["batch"]),
-                       model=ModelConfig(num_pairs=1, gen_filters=c["filters"], gen_blocks=c["blocks"],
-                                         gen_batchnorm=c["batchnorm"]),
-                       loss=LossConfig(mode="independent", pixel_weight=1.0, perceptual_weight=0.0),
-                       train=TrainConfig(pretrain_steps=1, gan_steps=0))
+    config = RunConfig(
+        data=DataConfig(scale=c["scale"], hr_patch=c["lr_patch"] * c["scale"], batch_size=c["batch"]),
+        model=ModelConfig(num_pairs=1, gen_filters=c["filters"], gen_blocks=c["blocks"], gen_batchnorm=c["batchnorm"]),
+        loss=LossConfig(mode="independent", pixel_weight=1.0, perceptual_weight=0.0),
+        train=TrainConfig(pretrain_steps=1, gan_steps=0),
+    )
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([c["batch"], c["lr_patch"], c["lr_patch"], 3], seed=1)
     hr = tf.random.uniform([c["batch"], c["lr_patch"] * c["scale"], c["lr_patch"] * c["scale"], 3], seed=2)
@@ -78,10 +98,10 @@ def main(argv):
         mpx = c["batch"] * c["lr_patch"] ** 2 / ms / 1000
         print(f"  {name:30s} {ms:9.1f} {3.6e6 / ms:8.0f} {mpx:9.3f}  {ms / first:.3f}")
     if FLAGS.pipeline:
-        from keras_mdsrgan import data
+        from keras_mdsrgan.data import pipelines
 
         c = parsed[FLAGS.configs[0]]
-        store = data.build_training_store(FLAGS.pipeline.split(","), c["scale"], c["lr_patch"] * c["scale"])
+        store = pipelines.build_training_store(FLAGS.pipeline.split(","), c["scale"], c["lr_patch"] * c["scale"])
         rate = patches_per_second(store, c["lr_patch"], c["batch"], seconds=5)
         print(f"pipeline: {rate:.0f} patches/s ({rate / c['batch']:.1f} batches/s) at the first configuration")
 

@@ -21,7 +21,8 @@ import time
 from absl import app, flags
 
 from common import machine
-from keras_mdsrgan import data, imageio, metrics
+from keras_mdsrgan.data import imageio, pipelines
+from keras_mdsrgan.quality import metrics
 
 flags.DEFINE_string("run_dir", "/tmp/mdsrgan-quickstart", "Run folder (deleted first).")
 flags.DEFINE_multi_string("extra", [], "A train flag added to the command; repeat for more.")
@@ -35,16 +36,31 @@ def main(argv):
     del argv
     shutil.rmtree(FLAGS.run_dir, ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "keras_mdsrgan.train", "--flagfile=flags/quickstart.cfg",
-                    f"--run_dir={FLAGS.run_dir}", "--verbosity=-1", *FLAGS.extra], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_mdsrgan.train",
+            "--flagfile=flags/quickstart.cfg",
+            f"--run_dir={FLAGS.run_dir}",
+            "--verbosity=-1",
+            *FLAGS.extra,
+        ],
+        cwd=REPO,
+        check=True,
+    )
     seconds = time.perf_counter() - start
-    name, _, hr, _ = next(data.evaluation_images("sample:val", SCALE))
-    print(f"quickstart training + evaluation{''.join(' ' + e for e in FLAGS.extra)}: {seconds:.0f} s "
-          f"(budget {BUDGET_S} s on the slowest CPU) on {machine()}")
+    name, _, hr, _ = next(pipelines.evaluation_images("sample:val", SCALE))
+    print(
+        f"quickstart training + evaluation{''.join(' ' + e for e in FLAGS.extra)}: {seconds:.0f} s "
+        f"(budget {BUDGET_S} s on the slowest CPU) on {machine()}"
+    )
     for model in ("bicubic", "pair0", "pair1"):
         sr = imageio.read_image(os.path.join(FLAGS.run_dir, "samples", f"{name}_{model}.png"))
-        print(f"  {model:8s} PSNR Y {metrics.psnr(hr, sr, border=SCALE):6.2f} dB   "
-              f"RGB {metrics.psnr(hr, sr, border=SCALE, y_only=False):6.2f} dB")
+        print(
+            f"  {model:8s} PSNR Y {metrics.psnr(hr, sr, border=SCALE):6.2f} dB   "
+            f"RGB {metrics.psnr(hr, sr, border=SCALE, y_only=False):6.2f} dB"
+        )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_mdsrgan import losses
-from keras_mdsrgan.discriminators import build_srgan_discriminator
-from keras_mdsrgan.generators import build_srresnet
+from keras_mdsrgan.model import losses
+from keras_mdsrgan.model.discriminators import build_srgan_discriminator
+from keras_mdsrgan.model.generators import build_srresnet
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -23,8 +23,9 @@ class ReferenceSrganStep:
 
     def __init__(self, scale: int, blocks: int, filters: int, disc_filters: int, disc_dense: int, hr_patch: int):
         self.generator = build_srresnet(scale, filters, blocks, name="reference_generator")
-        self.discriminator = build_srgan_discriminator(hr_patch, disc_filters, disc_dense,
-                                                       name="reference_discriminator")
+        self.discriminator = build_srgan_discriminator(
+            hr_patch, disc_filters, disc_dense, name="reference_discriminator"
+        )
         self.vgg = losses.build_vgg_features("block5_conv4", "random")
         self.gen_optimizer = keras.optimizers.Adam(1e-4)
         self.disc_optimizer = keras.optimizers.Adam(1e-4)
@@ -41,7 +42,7 @@ class ReferenceSrganStep:
             hr_output = self.discriminator(hr, training=True)
             sr_output = self.discriminator(sr, training=True)
             perceptual_loss = self._content_loss(hr, sr) + 1e-3 * _bce(tf.ones_like(sr_output), sr_output)
-            disc_loss = (_bce(tf.ones_like(hr_output), hr_output) + _bce(tf.zeros_like(sr_output), sr_output))
+            disc_loss = _bce(tf.ones_like(hr_output), hr_output) + _bce(tf.zeros_like(sr_output), sr_output)
         gen_grads = gen_tape.gradient(perceptual_loss, self.generator.trainable_variables)
         disc_grads = disc_tape.gradient(disc_loss, self.discriminator.trainable_variables)
         self.gen_optimizer.apply_gradients(zip(gen_grads, self.generator.trainable_variables))

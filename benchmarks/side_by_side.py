@@ -18,7 +18,8 @@ import time
 
 from absl import app, flags
 
-import runner
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "studies"))
+import runner  # noqa: E402  (studies/runner.py: the thread split its --jobs uses, measured here)
 
 flags.DEFINE_integer("jobs", 2, "Processes side by side.", lower_bound=2)
 flags.DEFINE_integer("steps", 40, "Timed steps per process (after 3 warm-up steps).", lower_bound=1)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from common import (PIXEL_LOSS, PRESETS, interleaved_medians, machine, make_extra_work, make_reference_step,
-                    make_step)
+from common import PIXEL_LOSS, PRESETS, interleaved_medians, machine, make_extra_work, make_reference_step, make_step
 
-flags.DEFINE_enum("preset", "srgan", sorted(set(PRESETS) - PIXEL_LOSS),
-                  "Network and batch sizes (those with VGG, as the reference).")
+flags.DEFINE_enum(
+    "preset", "srgan", sorted(set(PRESETS) - PIXEL_LOSS), "Network and batch sizes (those with VGG, as the reference)."
+)
 flags.DEFINE_integer("steps", 10, "Timed steps per configuration (after 2 warm-up steps).")
 flags.DEFINE_bool("jit_compile", False, "Also time our steps XLA-compiled.")
 FLAGS = flags.FLAGS
@@ -38,8 +38,9 @@ def main(argv):
     ours = {"single pair": (1, "independent"), "K=2 independent": (2, "independent"), "K=2 ml": (2, "ml")}
     runs = {"reference": make_reference_step(FLAGS.preset)}
     for xla in (False, True) if FLAGS.jit_compile else (False,):
-        runs.update({name + " XLA" * xla: make_step(*config, FLAGS.preset, jit_compile=xla)
-                     for name, config in ours.items()})
+        runs.update(
+            {name + " XLA" * xla: make_step(*config, FLAGS.preset, jit_compile=xla) for name, config in ours.items()}
+        )
         runs.update({name + " XLA" * xla: run for name, run in make_extra_work(FLAGS.preset, xla).items()})
     medians = interleaved_medians(runs, FLAGS.steps)
     print(f"preset {FLAGS.preset}, {FLAGS.steps} interleaved steps each, on {machine()}")
@@ -49,14 +50,20 @@ def main(argv):
     for suffix in ("", " XLA") if FLAGS.jit_compile else ("",):
         single = medians["single pair" + suffix]
         print(f"ratio single pair{suffix} / reference:        {single / reference:.3f}  (target <= 0.85)")
-        print(f"ratio K=2 independent{suffix} / (2 x single): "
-              f"{medians['K=2 independent' + suffix] / (2 * single):.3f}  (target < 1)")
-        print(f"ratio K=2 ml{suffix} / (2 x single):          {medians['K=2 ml' + suffix] / (2 * single):.3f}  "
-              "(target <= 1.0)")
+        print(
+            f"ratio K=2 independent{suffix} / (2 x single): "
+            f"{medians['K=2 independent' + suffix] / (2 * single):.3f}  (target < 1)"
+        )
+        print(
+            f"ratio K=2 ml{suffix} / (2 x single):          {medians['K=2 ml' + suffix] / (2 * single):.3f}  "
+            "(target <= 1.0)"
+        )
         print(f"ratio K=2 ml{suffix} / (2 x reference):       {medians['K=2 ml' + suffix] / (2 * reference):.3f}")
         extra_d, hr_vgg = medians["one more D pass" + suffix], medians["VGG of HR" + suffix]
-        print(f"  the same by these parts alone:      {1 + (2 * extra_d - hr_vgg) / (2 * single):.3f}  "
-              f"(2 more D passes of {extra_d:.0f} ms, one VGG of HR of {hr_vgg:.0f} ms saved)")
+        print(
+            f"  the same by these parts alone:      {1 + (2 * extra_d - hr_vgg) / (2 * single):.3f}  "
+            f"(2 more D passes of {extra_d:.0f} ms, one VGG of HR of {hr_vgg:.0f} ms saved)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 ``export`` would collide with other code); the export lives in ``keras_mdsrgan.export``.
 """
 
-from keras_mdsrgan import console
+from keras_mdsrgan import cli
 
 if __name__ == "__main__":
-    console.export()
+    cli.export()

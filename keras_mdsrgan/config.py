@@ -1,17 +1,29 @@
-"""Plain, frozen settings for every stage. No absl here: flags are parsed at the CLI edge."""
+"""Plain, frozen settings for every stage, each written once.
+
+A field made by ``setting`` is also a command-line flag of ``train``: its help text, bounds and
+choices live in the field's metadata, and ``cli.define_config_flags`` turns them into absl flags
+at the command-line edge (no absl here). Fields made otherwise are set by code only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
-from keras_mdsrgan import distill, names
+from keras_mdsrgan import names
 from keras_mdsrgan.errors import ConfigError
+from keras_mdsrgan.model import distill, registry
 
 INDEPENDENT = "independent"  # no distillation term: K separate SRGANs
 MODES = (INDEPENDENT, *distill.TARGETS)
 SRGAN_VGG_RESCALE = 1.0 / 12.75  # SRGAN's scaling of VGG19 features (Ledig et al. 2017)
 SCALES = (2, 3, 4, 8)
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+
+
+def setting(default, help: str, **flag):
+    """A field that is also a flag: ``help``, and optionally ``lower_bound``, ``upper_bound``,
+    ``choices`` and ``flag`` (the flag's name when it differs from the field's)."""
+    return dataclasses.field(default=default, metadata={"help": help, **flag})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,18 +35,29 @@ class DataConfig:
     ``sample:train`` / ``sample:val`` (photos that ship with scikit-image; no download).
     """
 
-    train: tuple[str, ...] = ("sample:train",)
-    val: tuple[str, ...] = ("sample:val",)
-    scale: int = 4
-    hr_patch: int = 96
-    batch_size: int = 16  # global batch, split over all replicas
-    skip_bad_files: bool = False
-    cache_dir: str | None = None  # None: decoded images stay in memory
-    tfds_data_dir: str | None = None
-    tfds_manual_dir: str | None = None
-    val_max_images: int = 5
-    ma_model: str | None = None  # Ma et al. (2017) model.mat: PI in validation and the final evaluation
-    seed: int = 0
+    train: tuple[str, ...] = setting(
+        ("sample:train",),
+        "Training sets: HR folders, HR_DIR:LR_DIR pairs, LIST.txt image lists, tfds:div2k/bicubic_x4, sample:train.",
+    )
+    val: tuple[str, ...] = setting(
+        ("sample:val",),
+        "Validation sets, each NAME=SPEC or SPEC (same forms as --train, no tfds); reported "
+        "under NAME, else under the folder's name with parents added until names differ.",
+    )
+    scale: int = setting(4, "Upscaling factor.", choices=SCALES)
+    hr_patch: int = setting(96, "HR training patch side (LR patch = hr_patch / scale).", lower_bound=8)
+    batch_size: int = setting(16, "Global batch size (split across replicas).", lower_bound=1)
+    skip_bad_files: bool = setting(False, "Skip undecodable images with a warning instead of stopping.")
+    cache_dir: str | None = setting(None, "Cache decoded images as .npy here (memory-mapped); default in memory.")
+    tfds_data_dir: str | None = setting(None, "TensorFlow Datasets data dir.")
+    tfds_manual_dir: str | None = setting(None, "Folder holding manually downloaded archives (DIV2K zips).")
+    val_max_images: int = setting(5, "Validation images used per set.", lower_bound=1)
+    ma_model: str | None = setting(
+        None,
+        "The Ma et al. (2017) model (model.mat of the sr-metric release or pyiqa's NRQM_model.mat): "
+        "validation and the final evaluation then report PI = ((10 - Ma) + NIQE) / 2.",
+    )
+    seed: int = setting(0, "Seed of patch sampling and augmentation.", flag="data_seed")
 
     @property
     def lr_patch(self) -> int:
@@ -56,15 +79,30 @@ class DataConfig:
 class ModelConfig:
     """Sizes of the K generator-discriminator pairs (SRGAN defaults)."""
 
-    num_pairs: int = 2
-    gen_filters: int = 64
-    gen_blocks: int = 16
-    gen_batchnorm: bool = True  # False: SRResNet without batch norm (EDSR's / MSRResNet's PSNR variant)
-    gen_bilinear_skip: bool = False  # add the bilinearly upsampled input to the output (MSRResNet)
-    gen_init_scale: float | None = None  # He-normal weights times this (MSRResNet: 0.1); None: Glorot
-    disc_filters: int = 64
-    disc_dense: int = 1024
-    sync_batchnorm: bool = False  # batch statistics over all replicas (tf.distribute)
+    num_pairs: int = setting(2, "K, the number of generator-discriminator pairs.", lower_bound=1)
+    gen_arch: str = setting(
+        "srresnet", "Generator architecture (model/registry.py).", choices=tuple(registry.GENERATORS)
+    )
+    disc_arch: str = setting(
+        "srgan", "Discriminator architecture (model/registry.py).", choices=tuple(registry.DISCRIMINATORS)
+    )
+    gen_filters: int = setting(64, "Generator channels.", lower_bound=1)
+    gen_blocks: int = setting(16, "Generator residual blocks.", lower_bound=1)
+    gen_batchnorm: bool = setting(
+        True,
+        "Batch norm in the generator's blocks (SRResNet); off: the PSNR-oriented variant without it (EDSR, MSRResNet).",
+    )
+    gen_bilinear_skip: bool = setting(
+        False, "Add the bilinearly upsampled input to the generator's output, so it learns the residual (MSRResNet)."
+    )
+    gen_init_scale: float | None = setting(
+        None,
+        "Generator conv weights He-normal times this (MSRResNet: 0.1, the untrained network starts near "
+        "zero); unset: Keras' Glorot-uniform.",
+    )
+    disc_filters: int = setting(64, "Discriminator channels of the first conv.", lower_bound=1)
+    disc_dense: int = setting(1024, "Discriminator dense units.", lower_bound=1)
+    sync_batchnorm: bool = setting(False, "Batch-norm statistics over all replicas (several devices).")
 
     def validate(self) -> None:
         if self.num_pairs < 1:
@@ -80,15 +118,24 @@ class ModelConfig:
 class LossConfig:
     """Loss weights of the GAN stage and the distillation setting."""
 
-    mode: str = "ml"
-    pixel_weight: float = 0.0
-    perceptual_weight: float = 1.0
-    perceptual_layer: str = "block5_conv4"
-    perceptual_rescale: float = SRGAN_VGG_RESCALE
-    vgg_weights: str | None = None  # None: Keras' cache (~/.keras/models); "random": tests only
-    adversarial_weight: float = 1e-3
-    distill_weight: float = 1.0
-    temperature: float = 1.0
+    mode: str = setting(
+        "ml",
+        f"How the discriminators learn from each other: {INDEPENDENT} (no distillation) or a target "
+        f"of distill.TARGETS, one function each ({', '.join(distill.TARGETS)}; labels is a control).",
+        choices=MODES,
+    )
+    pixel_weight: float = setting(0.0, "GAN-stage pixel MSE weight.", lower_bound=0)
+    perceptual_weight: float = setting(1.0, "VGG19 perceptual loss weight (0 disables VGG).", lower_bound=0)
+    perceptual_layer: str = setting("block5_conv4", "VGG19 layer of the perceptual loss (φ5,4).")
+    perceptual_rescale: float = setting(SRGAN_VGG_RESCALE, "Factor applied to VGG features (SRGAN: 1/12.75).")
+    vgg_weights: str | None = setting(
+        None,
+        "VGG19 notop .h5 file; default ~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+        "('random': tests only).",
+    )
+    adversarial_weight: float = setting(1e-3, "Generator adversarial loss weight.", lower_bound=0)
+    distill_weight: float = setting(1.0, "λ, weight of the discriminators' distillation KL.", lower_bound=0)
+    temperature: float = setting(1.0, "T of the tempered sigmoid in the distillation term.", lower_bound=1e-6)
 
     def validate(self) -> None:
         if self.mode not in MODES:
@@ -104,27 +151,53 @@ class LossConfig:
 class TrainConfig:
     """The two-stage schedule (MSE pre-training, then GAN), optimisation and bookkeeping."""
 
-    pretrain_steps: int = 0
-    gan_steps: int = 1000
-    shared_pretrain: bool = True
-    init_generator: str | None = None  # a saved generator every pair starts from (e.g. a shared pre-training)
-    init_partial: bool = False  # copy only init_generator's layers that match by name and shape
-    pretrain_lr: float = 1e-4
-    gen_lr: float = 1e-4
-    disc_lr: float = 1e-4
-    lr_decay_steps: int = 0  # GAN steps after which both GAN learning rates are multiplied
-    pretrain_lr_decay_steps: int = 0  # pre-training steps after which its learning rate is multiplied
-    lr_decay_factor: float = 0.1
-    adam_beta1: float = 0.9
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    log_every: int = 50
-    val_every: int = 1000
-    verbosity: int = 1
-    seed: int = 0
-    strategy: str = "auto"
-    jit_compile: bool | None = None  # None: XLA where it is measured faster (distributed.use_xla)
-    mixed_precision: bool = False
+    pretrain_steps: int = setting(0, "SRResNet (MSE) pre-training steps.", lower_bound=0)
+    gan_steps: int = setting(1000, "GAN-stage steps.", lower_bound=0)
+    shared_pretrain: bool = setting(True, "Start every pair from pair 0's pre-trained generator.")
+    init_generator: str | None = setting(
+        None,
+        "A generator .keras file (e.g. generator_0.keras of a pre-training run), zoo:NAME (a shipped zoo "
+        "model) or sample:srresnet_x4 (the quickstart's) every pair starts from instead of random weights; "
+        "applied at step 0 only.",
+    )
+    init_partial: bool = setting(
+        False,
+        "With --init_generator: copy only the layers whose names and weight shapes match (e.g. an x2 body "
+        "into an x4 generator, as EDSR does); the others start fresh.",
+    )
+    pretrain_lr: float = setting(1e-4, "Adam learning rate of pre-training.", lower_bound=0)
+    gen_lr: float = setting(1e-4, "Adam learning rate of the generators (GAN stage).", lower_bound=0)
+    disc_lr: float = setting(1e-4, "Adam learning rate of the discriminators.", lower_bound=0)
+    lr_decay_steps: int = setting(
+        0, "GAN steps after which GAN learning rates are multiplied by --lr_decay_factor (0: never).", lower_bound=0
+    )
+    pretrain_lr_decay_steps: int = setting(
+        0,
+        "Pre-training steps after which its learning rate is multiplied by --lr_decay_factor (0: never).",
+        lower_bound=0,
+    )
+    lr_decay_factor: float = setting(0.1, "Learning-rate factor after --lr_decay_steps.", lower_bound=0)
+    adam_beta1: float = setting(0.9, "Adam β1.", lower_bound=0, upper_bound=1)
+    checkpoint_every: int = setting(500, "Steps between checkpoints.", lower_bound=1)
+    keep_checkpoints: int = setting(
+        3, "Checkpoints kept (at least 2: a damaged newest one falls back to the one before).", lower_bound=2
+    )
+    log_every: int = setting(50, "Steps between TensorBoard scalar writes.", lower_bound=1)
+    val_every: int = setting(1000, "Steps between validation PSNR / image logs in TensorBoard.", lower_bound=1)
+    verbosity: int = 1  # from absl's --verbosity: 0 hides the progress bar
+    seed: int = setting(0, "Seed of weight initialisation.")
+    strategy: str = setting(
+        "auto",
+        "tf.distribute strategy; auto = mirrored over several GPUs, else one device; multi_worker reads "
+        "the cluster from TF_CONFIG.",
+        choices=STRATEGIES,
+    )
+    jit_compile: bool | None = setting(
+        None,
+        "XLA-compile the per-replica step; unset: on only where TensorFlow runs its Eigen CPU kernels "
+        "(AVX2-only CPUs), one replica, no GPU (distributed.use_xla).",
+    )
+    mixed_precision: bool = setting(False, "mixed_float16 compute with dynamic loss scaling per optimizer (GPUs).")
 
     def validate(self) -> None:
         if self.pretrain_steps < 0 or self.gan_steps < 0:
@@ -134,7 +207,9 @@ class TrainConfig:
         if min(self.checkpoint_every, self.log_every, self.val_every) < 1:
             raise ConfigError("checkpoint_every, log_every and val_every must be positive")
         if self.keep_checkpoints < 2:
-            raise ConfigError("keep_checkpoints must be at least 2, so that a damaged newest checkpoint has one to go back to")
+            raise ConfigError(
+                "keep_checkpoints must be at least 2, so that a damaged newest checkpoint has one to go back to"
+            )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}")
 

@@ -72,6 +72,7 @@ def _alive(pid: int) -> bool:
 
 def write_text(path: str, text: str, mode: str = "w") -> None:
     """``text`` (str, or bytes with ``mode="wb"``) into ``path`` atomically."""
+
     def write(tmp):
         with open(tmp, mode, **({} if "b" in mode else {"newline": ""})) as f:
             f.write(text)

@@ -28,12 +28,12 @@ def folder() -> str:
 
 def names() -> list[str]:
     """The bundled flagfiles' names, without ``.cfg``."""
-    return sorted(name[:-len(".cfg")] for name in os.listdir(folder()) if name.endswith(".cfg"))
+    return sorted(name[: -len(".cfg")] for name in os.listdir(folder()) if name.endswith(".cfg"))
 
 
 def path(name: str) -> str:
     """The path of bundled flagfile ``name`` (``x2`` or ``x2.cfg``)."""
-    stem = name[:-len(".cfg")] if name.endswith(".cfg") else name
+    stem = name[: -len(".cfg")] if name.endswith(".cfg") else name
     if stem not in names():
         raise UserError(f"no bundled flagfile {name!r}; choose from {', '.join(names())}")
     return os.path.join(folder(), stem + ".cfg")

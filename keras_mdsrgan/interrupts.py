@@ -95,6 +95,7 @@ def quiet_main(kept: str = OUTPUTS_KEPT):
     (``interrupted; KEPT``, or the message of an ``Interrupted`` the command raised itself) and
     status 128 + signal; outputs are written to temporary names first, so none is left
     half-written. A second signal exits at once."""
+
     def decorate(main):
         @functools.wraps(main)
         def wrapper(argv):

@@ -27,9 +27,11 @@ def generator_file(k: int) -> str:
 
 def generator_files(run_dir: str) -> dict[str, str]:
     """``{pairK: path}`` for the generator files in ``run_dir``, in pair order."""
-    found = {int(m.group(1)): os.path.join(run_dir, name)
-             for name in (os.listdir(run_dir) if os.path.isdir(run_dir) else [])
-             if (m := _GENERATOR_FILE.fullmatch(name))}
+    found = {
+        int(m.group(1)): os.path.join(run_dir, name)
+        for name in (os.listdir(run_dir) if os.path.isdir(run_dir) else [])
+        if (m := _GENERATOR_FILE.fullmatch(name))
+    }
     return {pair_name(k): found[k] for k in sorted(found)}
 
 
@@ -81,7 +83,8 @@ def dataset_names(specs) -> dict[str, str]:
         if name is None:
             name = spec.replace(":", "_") if spec.startswith("sample:") else next(labels)
         if name in result:
-            raise ConfigError(f"two datasets are both named {name!r} ({result[name]} and {spec}); "
-                              "name them as NAME=SPEC")
+            raise ConfigError(
+                f"two datasets are both named {name!r} ({result[name]} and {spec}); name them as NAME=SPEC"
+            )
         result[name] = spec
     return result

@@ -22,19 +22,29 @@ import sys
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, files, imageio, interrupts
+from keras_mdsrgan import cli, files, interrupts
+from keras_mdsrgan.data import imageio
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A .keras generator, an exported SavedModel folder, a .tflite or an .onnx file.")
 flags.DEFINE_string("input", None, "An image file or a folder of images.")
 flags.DEFINE_string("output", None, "The output file (for a file input) or folder (for a folder input).")
-flags.DEFINE_integer("tile", None, "Tile side in LR pixels (default 1024 // scale, so that memory stays bounded "
-                     "on any image; 0 = whole images).", lower_bound=0)
-flags.DEFINE_integer("overlap", None, "Context around each tile in LR pixels (default: receptive radius).",
-                     lower_bound=0)
-flags.DEFINE_bool("skip_existing", False, "Skip inputs whose output file exists (outputs are complete or absent: "
-                  "they are written to a temporary name and renamed), e.g. to finish an interrupted folder.")
+flags.DEFINE_integer(
+    "tile",
+    None,
+    "Tile side in LR pixels (default 1024 // scale, so that memory stays bounded on any image; 0 = whole images).",
+    lower_bound=0,
+)
+flags.DEFINE_integer(
+    "overlap", None, "Context around each tile in LR pixels (default: receptive radius).", lower_bound=0
+)
+flags.DEFINE_bool(
+    "skip_existing",
+    False,
+    "Skip inputs whose output file exists (outputs are complete or absent: "
+    "they are written to a temporary name and renamed), e.g. to finish an interrupted folder.",
+)
 cli.define_max_image_pixels()
 flags.mark_flags_as_required(["model", "input", "output"])
 
@@ -46,7 +56,8 @@ def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, over
     ``on_tile(done, total)`` after each tile."""
     import numpy as np
 
-    from keras_mdsrgan import inference, resize
+    from keras_mdsrgan.data import resize
+    from keras_mdsrgan.model import inference
 
     rgb, alpha = imageio.read_image_and_alpha(source)
     sr = inference.upscale(upscaler, rgb, tile=tile, overlap=overlap, on_tile=on_tile)
@@ -77,7 +88,7 @@ def main(argv: list[str]) -> int:
     cli.quiet_tensorflow()
     import keras
 
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     try:
         imageio.set_max_image_pixels(FLAGS.max_image_pixels)

@@ -34,26 +34,36 @@ flags.DEFINE_string("out", None, "Output folder.")
 flags.DEFINE_list("formats", list(_DEFAULTS.formats), f"What to write, from {', '.join(FORMATS)}.")
 flags.DEFINE_string("name", _DEFAULTS.name, "Model name in the TF Serving layout.")
 flags.DEFINE_integer("version", _DEFAULTS.version, "Model version in the TF Serving layout.", lower_bound=1)
-flags.DEFINE_list("calibration_data", list(_DEFAULTS.calibration_data),
-                  "Training sets for int8 calibration patches.")
-flags.DEFINE_integer("calibration_samples", _DEFAULTS.calibration_samples, "Number of LR calibration patches.",
-                     lower_bound=1)
-flags.DEFINE_integer("calibration_patch", _DEFAULTS.calibration_patch, "LR side of the calibration patches.",
-                     lower_bound=8)
+flags.DEFINE_list("calibration_data", list(_DEFAULTS.calibration_data), "Training sets for int8 calibration patches.")
+flags.DEFINE_integer(
+    "calibration_samples", _DEFAULTS.calibration_samples, "Number of LR calibration patches.", lower_bound=1
+)
+flags.DEFINE_integer(
+    "calibration_patch", _DEFAULTS.calibration_patch, "LR side of the calibration patches.", lower_bound=8
+)
 flags.DEFINE_string("parity_data", _DEFAULTS.parity_data, "Images (folder, HR:LR or sample:) for parity checks.")
 flags.DEFINE_integer("parity_images", _DEFAULTS.parity_images, "Images used for parity checks.", lower_bound=1)
-flags.DEFINE_string("license", _DEFAULTS.license, "Licence id in the model card (a Hugging Face id such as "
-                    "apache-2.0; 'other': none chosen).")
+flags.DEFINE_string(
+    "license",
+    _DEFAULTS.license,
+    "Licence id in the model card (a Hugging Face id such as apache-2.0; 'other': none chosen).",
+)
 flags.mark_flag_as_required("out")
 
 
 def options_from_flags() -> ExportOptions:
     """The flags other than the generator's source and --out, as ExportOptions."""
     return ExportOptions(
-        formats=tuple(FLAGS.formats), name=FLAGS.name, version=FLAGS.version,
-        calibration_data=tuple(FLAGS.calibration_data), calibration_samples=FLAGS.calibration_samples,
-        calibration_patch=FLAGS.calibration_patch, parity_data=FLAGS.parity_data,
-        parity_images=FLAGS.parity_images, license=FLAGS.license)
+        formats=tuple(FLAGS.formats),
+        name=FLAGS.name,
+        version=FLAGS.version,
+        calibration_data=tuple(FLAGS.calibration_data),
+        calibration_samples=FLAGS.calibration_samples,
+        calibration_patch=FLAGS.calibration_patch,
+        parity_data=FLAGS.parity_data,
+        parity_images=FLAGS.parity_images,
+        license=FLAGS.license,
+    )
 
 
 def print_report(path: str, manifest: dict) -> None:
@@ -64,9 +74,11 @@ def print_report(path: str, manifest: dict) -> None:
             size = manifest["files"].get(name, {}).get("bytes")
             vs_keras = scores["psnr_vs_keras_db"]
             vs_keras = vs_keras if isinstance(vs_keras, str) else f"{vs_keras:.2f}"
-            print(f"  {name:20s} vs Keras {vs_keras} dB (max {scores['max_abs_diff_vs_keras']} grey levels)  "
-                  f"vs HR {scores['psnr_vs_hr_db']:.2f} dB  "
-                  f"{scores['latency_ms_median']:.1f} ms" + (f"  {size / 1e6:.2f} MB" if size else ""))
+            print(
+                f"  {name:20s} vs Keras {vs_keras} dB (max {scores['max_abs_diff_vs_keras']} grey levels)  "
+                f"vs HR {scores['psnr_vs_hr_db']:.2f} dB  "
+                f"{scores['latency_ms_median']:.1f} ms" + (f"  {size / 1e6:.2f} MB" if size else "")
+            )
     print(f"model card: {os.path.join(FLAGS.out, 'MODEL_CARD.md')}")
 
 

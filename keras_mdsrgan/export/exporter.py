@@ -107,10 +107,10 @@ def best_pair(run_dir: str) -> tuple[int, float]:
 
 def representative_patches(specs, scale: int, samples: int, patch: int):
     """A generator of [LR patch] lists in [0, 1] for int8 calibration (fixed seed)."""
-    from keras_mdsrgan import data
+    from keras_mdsrgan.data import pipelines
 
-    store = data.build_training_store(specs, scale, patch * scale, skip_bad_files=True)
-    dataset = data.training_dataset(store, patch, 1, seed=CALIBRATION_SEED).take(samples)
+    store = pipelines.build_training_store(specs, scale, patch * scale, skip_bad_files=True)
+    dataset = pipelines.training_dataset(store, patch, 1, seed=CALIBRATION_SEED).take(samples)
 
     def generate():
         for lr, _ in dataset:
@@ -124,7 +124,8 @@ def parity(upscalers: dict, reference, images: list, scale: int) -> dict:
     scale), and median latency."""
     import numpy as np
 
-    from keras_mdsrgan import inference, metrics
+    from keras_mdsrgan.model import inference
+    from keras_mdsrgan.quality import metrics
 
     keras_outputs = [inference.upscale(reference, lr) for _, lr, _, _ in images]
     report = {}
@@ -139,10 +140,12 @@ def parity(upscalers: dict, reference, images: list, scale: int) -> dict:
             vs_keras.append(metrics.psnr(keras_sr, sr, y_only=False))
             max_diff = max(max_diff, int(np.abs(sr.astype(np.int16) - keras_sr).max()))
             vs_hr.append(metrics.psnr(hr, sr, border=scale, grey=grey))
-        report[name] = {"psnr_vs_keras_db": _finite(metrics.mean_psnr(vs_keras), vs_keras),
-                        "max_abs_diff_vs_keras": max_diff,
-                        "psnr_vs_hr_db": metrics.mean_psnr(vs_hr),
-                        "latency_ms_median": statistics.median(times)}
+        report[name] = {
+            "psnr_vs_keras_db": _finite(metrics.mean_psnr(vs_keras), vs_keras),
+            "max_abs_diff_vs_keras": max_diff,
+            "psnr_vs_hr_db": metrics.mean_psnr(vs_hr),
+            "latency_ms_median": statistics.median(times),
+        }
     return report
 
 
@@ -153,7 +156,7 @@ def _finite(mean: float, values: list[float]):
 
 def load_generator(path: str):
     """The Keras upscaler of a generator file; anything else is an ExportInputError."""
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     upscaler = inference.load(path)  # unreadable files: a one-line ModelLoadError
     if not isinstance(upscaler, inference.KerasUpscaler):
@@ -164,13 +167,14 @@ def load_generator(path: str):
 def export_generator(generator_path: str, source: dict, out: str, options: ExportOptions) -> dict:
     """Write ``options.formats`` of the generator into ``out``, ``out/manifest.json`` (returned) and
     ``out/MODEL_CARD.md``."""
-    from keras_mdsrgan import data, inference
+    from keras_mdsrgan.data import pipelines
     from keras_mdsrgan.export import modelcard
+    from keras_mdsrgan.model import inference
 
     reference = load_generator(generator_path)
     generator = reference.model
     scale = inference.model_scale(reference)
-    images = list(data.evaluation_images(options.parity_data, scale, options.parity_images))
+    images = list(pipelines.evaluation_images(options.parity_data, scale, options.parity_images))
     os.makedirs(out, exist_ok=True)
     parameters = int(generator.count_params())
     written = {}  # format -> (manifest entry, upscaler)
@@ -182,11 +186,19 @@ def export_generator(generator_path: str, source: dict, out: str, options: Expor
     if "onnx" in options.formats:
         written["onnx"] = _write_onnx(generator, out, parameters)
     upscalers = {"keras": reference, **{kind: upscaler for kind, (_, upscaler) in written.items()}}
-    manifest = {"scale": scale, "receptive_radius_lr": reference.radius, "source": source,
-                "parameters": parameters, **_specs(scale),
-                "files": {kind: entry for kind, (entry, _) in written.items()},
-                "parity": {"images": options.parity_data, "n_images": len(images),
-                           **parity(upscalers, reference, images, scale)}}
+    manifest = {
+        "scale": scale,
+        "receptive_radius_lr": reference.radius,
+        "source": source,
+        "parameters": parameters,
+        **_specs(scale),
+        "files": {kind: entry for kind, (entry, _) in written.items()},
+        "parity": {
+            "images": options.parity_data,
+            "n_images": len(images),
+            **parity(upscalers, reference, images, scale),
+        },
+    }
     files.write_json(os.path.join(out, "manifest.json"), manifest)
     modelcard.write(out, manifest, generator, options.license)
     return manifest
@@ -197,25 +209,38 @@ def _specs(scale: int) -> dict:
     from keras_mdsrgan.export import onnxmodel
 
     return {
-        "saved_model": {"signatures": {
-            "serving_default": {"inputs": {"lr": "uint8 [batch, height, width, 3]"},
-                                "outputs": {"sr": f"uint8 [batch, {scale}*height, {scale}*width, 3]"}},
-            "serving_float": {"inputs": {"lr": "float32 [batch, height, width, 3] in [0, 1]"},
-                              "outputs": {"sr": f"float32 [batch, {scale}*height, {scale}*width, 3]"}},
-            "serving_bytes": {"inputs": {"lr_bytes": "string [batch]: PNG, JPEG, GIF, BMP or WebP files, "
-                                                     "any size each"},
-                              "outputs": {"sr_bytes": "string [batch]: PNG files (uint8 RGB, as serving_default)"}}}},
-        "tflite": {"inputs": {"lr": "float32 [1, height, width, 3] in [0, 1]; resize_tensor_input for any size"},
-                   "outputs": {"sr": f"float32 [1, {scale}*height, {scale}*width, 3]"}},
-        "onnx": {"opset": onnxmodel.OPSET,
-                 "inputs": {"lr": "float32 [batch, 3, height, width] in [0, 1], RGB (NCHW)"},
-                 "outputs": {"sr": f"float32 [batch, 3, {scale}*height, {scale}*width], not clipped"}}}
+        "saved_model": {
+            "signatures": {
+                "serving_default": {
+                    "inputs": {"lr": "uint8 [batch, height, width, 3]"},
+                    "outputs": {"sr": f"uint8 [batch, {scale}*height, {scale}*width, 3]"},
+                },
+                "serving_float": {
+                    "inputs": {"lr": "float32 [batch, height, width, 3] in [0, 1]"},
+                    "outputs": {"sr": f"float32 [batch, {scale}*height, {scale}*width, 3]"},
+                },
+                "serving_bytes": {
+                    "inputs": {"lr_bytes": "string [batch]: PNG, JPEG, GIF, BMP or WebP files, any size each"},
+                    "outputs": {"sr_bytes": "string [batch]: PNG files (uint8 RGB, as serving_default)"},
+                },
+            }
+        },
+        "tflite": {
+            "inputs": {"lr": "float32 [1, height, width, 3] in [0, 1]; resize_tensor_input for any size"},
+            "outputs": {"sr": f"float32 [1, {scale}*height, {scale}*width, 3]"},
+        },
+        "onnx": {
+            "opset": onnxmodel.OPSET,
+            "inputs": {"lr": "float32 [batch, 3, height, width] in [0, 1], RGB (NCHW)"},
+            "outputs": {"sr": f"float32 [batch, 3, {scale}*height, {scale}*width], not clipped"},
+        },
+    }
 
 
 def _write_saved_model(generator, out: str, options: ExportOptions) -> tuple[dict, object]:
     """OUT/saved_model/NAME/VERSION for TF Serving: its manifest entry and its upscaler."""
     from keras_mdsrgan.export import savedmodel
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     path = os.path.join(out, "saved_model", options.name, str(options.version))
     savedmodel.write_serving_model(generator, path)
@@ -223,24 +248,28 @@ def _write_saved_model(generator, out: str, options: ExportOptions) -> tuple[dic
     return entry, inference.SavedModelUpscaler(path)
 
 
-def _write_tflite(generator, kinds: list[str], out: str, options: ExportOptions, scale: int,
-                  parameters: int) -> dict:
+def _write_tflite(generator, kinds: list[str], out: str, options: ExportOptions, scale: int, parameters: int) -> dict:
     """OUT/generator_KIND.tflite for each of ``kinds``, checked: kind -> (manifest entry, upscaler)."""
     from keras_mdsrgan.export import savedmodel, tflite
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     written = {}
     work = tempfile.mkdtemp(prefix=".core-", dir=out)
     try:
         core = os.path.join(work, "core")
         savedmodel.write_core_model(generator, core)
-        calibration = (representative_patches(options.calibration_data, scale, options.calibration_samples,
-                                              options.calibration_patch) if "tflite_int8" in kinds else None)
+        calibration = (
+            representative_patches(
+                options.calibration_data, scale, options.calibration_samples, options.calibration_patch
+            )
+            if "tflite_int8" in kinds
+            else None
+        )
         for kind in kinds:
             model = tflite.convert(core, kind, calibration)
             weight_bytes = parameters * _BYTES_PER_WEIGHT.get(kind, 1)
             ops = tflite.check_model(model, int(MIN_WEIGHT_FRACTION * weight_bytes))
-            path = os.path.join(out, f"generator_{kind[len('tflite_'):]}.tflite")
+            path = os.path.join(out, f"generator_{kind[len('tflite_') :]}.tflite")
             files.write_text(path, model, mode="wb")
             entry = {"path": os.path.basename(path), "bytes": len(model), "ops": ops}
             written[kind] = entry, inference.TFLiteUpscaler(path, num_threads=PARITY_THREADS)
@@ -251,19 +280,25 @@ def _write_tflite(generator, kinds: list[str], out: str, options: ExportOptions,
 
 def _write_onnx(generator, out: str, parameters: int) -> tuple[dict, object]:
     """OUT/generator.onnx, checked: its manifest entry and its upscaler."""
-    from keras_mdsrgan import inference
     from keras_mdsrgan.export import onnxmodel
+    from keras_mdsrgan.model import inference
 
     model = onnxmodel.convert(generator)
     ops = onnxmodel.check_model(model, int(MIN_WEIGHT_FRACTION * parameters * _BYTES_PER_WEIGHT["onnx"]))
     path = os.path.join(out, "generator.onnx")
     files.write_text(path, model, mode="wb")
-    entry = {"path": os.path.basename(path), "bytes": len(model), "opset": onnxmodel.OPSET, "ops": ops,
-             **onnxmodel.versions()}
+    entry = {
+        "path": os.path.basename(path),
+        "bytes": len(model),
+        "opset": onnxmodel.OPSET,
+        "ops": ops,
+        **onnxmodel.versions(),
+    }
     return entry, inference.OnnxUpscaler(path, num_threads=PARITY_THREADS)
 
 
 def _folder_bytes(path: str) -> int:
     """Total size of the files under ``path``."""
-    return sum(os.path.getsize(os.path.join(root, name))
-               for root, _, file_names in os.walk(path) for name in file_names)
+    return sum(
+        os.path.getsize(os.path.join(root, name)) for root, _, file_names in os.walk(path) for name in file_names
+    )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from keras_mdsrgan import files, names
+from keras_mdsrgan.model import registry
 
-PAPER = ('Lee & Park, "Performance Improvement of SRGAN\'s Discriminator via Mutual Distillation", '
-         "J. Inst. Convergence Signal Processing 23(3), 2022")
+PAPER = (
+    'Lee & Park, "Performance Improvement of SRGAN\'s Discriminator via Mutual Distillation", '
+    "J. Inst. Convergence Signal Processing 23(3), 2022"
+)
 _METRICS = (("psnr", "PSNR (Y, dB)"), ("ssim", "SSIM (Y)"), ("niqe", "NIQE"), ("pi", "PI"))
 
 
@@ -30,16 +32,6 @@ def read_run(run_dir: str | None) -> dict:
     return found
 
 
-def architecture(generator) -> str:
-    """The generator's shape in words: SRResNet blocks and channels, or just its layer count."""
-    layers = {layer.name: layer for layer in generator.layers}
-    blocks = sum(1 for name in layers if re.fullmatch(r"block\d+_add", name))
-    if "head_conv" not in layers:
-        return f"Keras model of {len(layers)} layers"
-    return (f"SRResNet (SRGAN generator): {blocks} residual block(s) × {layers['head_conv'].filters} channels, "
-            "PReLU, pixel-shuffle upsampling")
-
-
 def write(out: str, manifest: dict, generator, license_id: str) -> str:
     """Write ``out/MODEL_CARD.md`` for an export whose manifest is ``manifest``; return its path."""
     source = manifest["source"]
@@ -47,15 +39,30 @@ def write(out: str, manifest: dict, generator, license_id: str) -> str:
     pair = source.get("pair")
     model_name = f"mdsrgan-x{manifest['scale']}" + (f"-pair{pair}" if pair is not None else "")
     results = run.get("results.json", {}).get("results", {})
-    front = {"license": license_id, "library_name": "keras", "pipeline_tag": "image-to-image",
-             "tags": ["super-resolution", "srgan", "mutual-distillation", "tensorflow", "keras",
-                      *sorted({kind.split("_")[0] for kind in manifest["files"] if kind != "saved_model"})],
-             "model-index": [{"name": model_name, "results": _index_results(results, pair, manifest["scale"])}]}
-    sections = [f"# {model_name}\n\n{_summary(manifest, source)}",
-                _model_section(manifest, generator), _formats_section(manifest),
-                _training_section(run), _evaluation_section(results, pair),
-                _use_section(manifest["scale"]), _limitations_section(run, source),
-                _licence_section(license_id)]
+    front = {
+        "license": license_id,
+        "library_name": "keras",
+        "pipeline_tag": "image-to-image",
+        "tags": [
+            "super-resolution",
+            "srgan",
+            "mutual-distillation",
+            "tensorflow",
+            "keras",
+            *sorted({kind.split("_")[0] for kind in manifest["files"] if kind != "saved_model"}),
+        ],
+        "model-index": [{"name": model_name, "results": _index_results(results, pair, manifest["scale"])}],
+    }
+    sections = [
+        f"# {model_name}\n\n{_summary(manifest, source)}",
+        _model_section(manifest, generator),
+        _formats_section(manifest),
+        _training_section(run),
+        _evaluation_section(results, pair),
+        _use_section(manifest["scale"]),
+        _limitations_section(run, source),
+        _licence_section(license_id),
+    ]
     path = os.path.join(out, "MODEL_CARD.md")
     files.write_text(path, "\n".join(["---", *_yaml(front), "---", ""]) + "\n" + "\n\n".join(sections) + "\n")
     return path
@@ -81,52 +88,76 @@ def _index_results(results: dict, pair: int | None, scale: int) -> list[dict]:
     entries = []
     for dataset, per_model in results.items():
         scores = per_model.get(names.pair_name(pair), {}) if pair is not None else {}
-        metrics = [{"type": key, "name": label, "value": round(scores[key], 4)}
-                   for key, label in _METRICS if isinstance(scores.get(key), (int, float))]
+        metrics = [
+            {"type": key, "name": label, "value": round(scores[key], 4)}
+            for key, label in _METRICS
+            if isinstance(scores.get(key), (int, float))
+        ]
         if metrics:
-            entries.append({"task": {"type": "image-to-image", "name": f"Super-resolution x{scale}"},
-                            "dataset": {"type": dataset, "name": dataset}, "metrics": metrics})
+            entries.append(
+                {
+                    "task": {"type": "image-to-image", "name": f"Super-resolution x{scale}"},
+                    "dataset": {"type": dataset, "name": dataset},
+                    "metrics": metrics,
+                }
+            )
     return entries
 
 
 def _summary(manifest: dict, source: dict) -> str:
-    origin = (f"pair {source['pair']} of the training run `{source['run_dir']}` (chosen by {source['chosen_by']})"
-              if "run_dir" in source else f"the generator file `{source['model']}`")
-    return (f"An x{manifest['scale']} super-resolution generator trained with keras_mdsrgan: SRGANs whose "
-            f"discriminators teach each other by mutual distillation ({PAPER}). Exported from {origin}.")
+    origin = (
+        f"pair {source['pair']} of the training run `{source['run_dir']}` (chosen by {source['chosen_by']})"
+        if "run_dir" in source
+        else f"the generator file `{source['model']}`"
+    )
+    return (
+        f"An x{manifest['scale']} super-resolution generator trained with keras_mdsrgan: SRGANs whose "
+        f"discriminators teach each other by mutual distillation ({PAPER}). Exported from {origin}."
+    )
 
 
 def _model_section(manifest: dict, generator) -> str:
     scale = manifest["scale"]
-    return "\n".join([
-        "## Model", "",
-        "| | |", "|---|---|",
-        f"| scale | x{scale} |",
-        f"| architecture | {architecture(generator)} |",
-        f"| parameters | {manifest['parameters']:,} |",
-        f"| receptive radius | {manifest['receptive_radius_lr']} LR pixels (tiles overlap by this much) |",
-        "| input | RGB, any height and width; uint8, or float32 in [0, 1] (see the formats) |",
-        f"| output | RGB, {scale}× height and width |"])
+    return "\n".join(
+        [
+            "## Model",
+            "",
+            "| | |",
+            "|---|---|",
+            f"| scale | x{scale} |",
+            f"| architecture | {registry.describe_generator(generator)} |",
+            f"| parameters | {manifest['parameters']:,} |",
+            f"| receptive radius | {manifest['receptive_radius_lr']} LR pixels (tiles overlap by this much) |",
+            "| input | RGB, any height and width; uint8, or float32 in [0, 1] (see the formats) |",
+            f"| output | RGB, {scale}× height and width |",
+        ]
+    )
 
 
 def _formats_section(manifest: dict) -> str:
     parity = manifest["parity"]
-    rows = ["## Formats", "",
-            f"Checked by the export on {parity['n_images']} image(s) of `{parity['images']}`: the output of "
-            "each file against the Keras generator's (PSNR on RGB, and the largest difference in grey levels), "
-            "against HR (PSNR on Y), and the median latency per image on the export machine.", "",
-            "| format | file | size | vs Keras (dB) | max diff vs Keras | vs HR (dB) | latency (ms) |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "## Formats",
+        "",
+        f"Checked by the export on {parity['n_images']} image(s) of `{parity['images']}`: the output of "
+        "each file against the Keras generator's (PSNR on RGB, and the largest difference in grey levels), "
+        "against HR (PSNR on Y), and the median latency per image on the export machine.",
+        "",
+        "| format | file | size | vs Keras (dB) | max diff vs Keras | vs HR (dB) | latency (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for kind, scores in parity.items():
         if not isinstance(scores, dict):
             continue
         entry = manifest["files"].get(kind, {})
         size = f"{entry['bytes'] / 1e6:.2f} MB" if "bytes" in entry else ""
         vs_keras = scores["psnr_vs_keras_db"]
-        rows.append(f"| {kind} | {entry.get('path', '(source .keras)')} | {size} | "
-                    f"{vs_keras if isinstance(vs_keras, str) else f'{vs_keras:.2f}'} | "
-                    f"{scores.get('max_abs_diff_vs_keras', 0)} | {scores['psnr_vs_hr_db']:.2f} | "
-                    f"{scores['latency_ms_median']:.1f} |")
+        rows.append(
+            f"| {kind} | {entry.get('path', '(source .keras)')} | {size} | "
+            f"{vs_keras if isinstance(vs_keras, str) else f'{vs_keras:.2f}'} | "
+            f"{scores.get('max_abs_diff_vs_keras', 0)} | {scores['psnr_vs_hr_db']:.2f} | "
+            f"{scores['latency_ms_median']:.1f} |"
+        )
     rows += ["", "Inputs and outputs of each format are in `manifest.json` (`saved_model`, `tflite`, `onnx`)."]
     return "\n".join(rows)
 
@@ -134,19 +165,24 @@ def _formats_section(manifest: dict) -> str:
 def _training_section(run: dict) -> str:
     config = run.get("config.json")
     if not config:
-        return ("## Training\n\nNot known to the exporter: this export was made from a `.keras` file "
-                "(`--model`). Export with `--run_dir` to record the run's data, settings and results here.")
+        return (
+            "## Training\n\nNot known to the exporter: this export was made from a `.keras` file "
+            "(`--model`). Export with `--run_dir` to record the run's data, settings and results here."
+        )
     data, model, loss, train = (config.get(k, {}) for k in ("data", "model", "loss", "train"))
-    rows = ["## Training", "",
-            f"- training data: {', '.join(f'`{s}`' for s in data.get('train', []))}; LR made by MATLAB-style "
-            f"bicubic downscaling by {data.get('scale')}; HR patches {data.get('hr_patch')}², "
-            f"batch {data.get('batch_size')}",
-            f"- validation sets: {', '.join(f'`{s}`' for s in data.get('val', []))}",
-            f"- cohort: {model.get('num_pairs')} pairs, mode `{loss.get('mode')}` "
-            f"(λ = {loss.get('distill_weight')}, T = {loss.get('temperature')})",
-            f"- steps: {train.get('pretrain_steps')} MSE pre-training, {train.get('gan_steps')} GAN",
-            f"- generator loss: pixel {loss.get('pixel_weight')}, perceptual (VGG19 `{loss.get('perceptual_layer')}`)"
-            f" {loss.get('perceptual_weight')}, adversarial {loss.get('adversarial_weight')}"]
+    rows = [
+        "## Training",
+        "",
+        f"- training data: {', '.join(f'`{s}`' for s in data.get('train', []))}; LR made by MATLAB-style "
+        f"bicubic downscaling by {data.get('scale')}; HR patches {data.get('hr_patch')}², "
+        f"batch {data.get('batch_size')}",
+        f"- validation sets: {', '.join(f'`{s}`' for s in data.get('val', []))}",
+        f"- cohort: {model.get('num_pairs')} pairs, mode `{loss.get('mode')}` "
+        f"(λ = {loss.get('distill_weight')}, T = {loss.get('temperature')})",
+        f"- steps: {train.get('pretrain_steps')} MSE pre-training, {train.get('gan_steps')} GAN",
+        f"- generator loss: pixel {loss.get('pixel_weight')}, perceptual (VGG19 `{loss.get('perceptual_layer')}`)"
+        f" {loss.get('perceptual_weight')}, adversarial {loss.get('adversarial_weight')}",
+    ]
     if run.get("flags.cfg"):
         rows += ["", "The flags of the run (`flags.cfg`):", "", "```", run["flags.cfg"].rstrip("\n"), "```"]
     return "\n".join(rows)
@@ -155,52 +191,74 @@ def _training_section(run: dict) -> str:
 def _evaluation_section(results: dict, pair: int | None) -> str:
     if not results or pair is None:
         return "## Evaluation\n\nNo results: the export had no run's `results.json` to report."
-    rows = ["## Evaluation", "",
-            "The training run's final evaluation (`results.json`): PSNR and SSIM on the Y channel with "
-            "`scale` border pixels cropped, NIQE, and PI where a Ma model was given.", "",
-            "| dataset | model | PSNR (dB) | SSIM | NIQE | PI |", "|---|---|---|---|---|---|"]
+    rows = [
+        "## Evaluation",
+        "",
+        "The training run's final evaluation (`results.json`): PSNR and SSIM on the Y channel with "
+        "`scale` border pixels cropped, NIQE, and PI where a Ma model was given.",
+        "",
+        "| dataset | model | PSNR (dB) | SSIM | NIQE | PI |",
+        "|---|---|---|---|---|---|",
+    ]
     for dataset, per_model in results.items():
         for model in (names.pair_name(pair), "bicubic"):
             if model in per_model:
                 s = per_model[model]
-                cells = [f"{s[k]:.4f}" if isinstance(s.get(k), (int, float)) else "n/a"
-                         for k in ("psnr", "ssim", "niqe", "pi")]
+                cells = [
+                    f"{s[k]:.4f}" if isinstance(s.get(k), (int, float)) else "n/a"
+                    for k in ("psnr", "ssim", "niqe", "pi")
+                ]
                 rows.append(f"| {dataset} | {model} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
 def _use_section(scale: int) -> str:
-    return ("## Intended use\n\n"
-            f"Upscaling RGB images by {scale}× where the low-resolution image was made like the training "
-            "data (bicubic downscaling of a clean photo), and research on mutual distillation between SRGAN "
-            "discriminators. Run it with `mdsrgan-upscale --model=FILE` (any format here), TF Serving "
-            "(`saved_model/`), LiteRT (`.tflite`) or onnxruntime (`.onnx`).")
+    return (
+        "## Intended use\n\n"
+        f"Upscaling RGB images by {scale}× where the low-resolution image was made like the training "
+        "data (bicubic downscaling of a clean photo), and research on mutual distillation between SRGAN "
+        "discriminators. Run it with `mdsrgan-upscale --model=FILE` (any format here), TF Serving "
+        "(`saved_model/`), LiteRT (`.tflite`) or onnxruntime (`.onnx`)."
+    )
 
 
 def _limitations_section(run: dict, source: dict) -> str:
     config = run.get("config.json", {})
     data, loss = config.get("data", {}), config.get("loss", {})
-    items = ["Trained on bicubic degradation only: camera noise, blur and JPEG artefacts are outside its "
-             "training distribution and are sharpened rather than removed.",
-             "A GAN generator invents plausible texture: do not use its output as evidence of detail "
-             "(forensics, medical or satellite imagery)."]
+    items = [
+        "Trained on bicubic degradation only: camera noise, blur and JPEG artefacts are outside its "
+        "training distribution and are sharpened rather than removed.",
+        "A GAN generator invents plausible texture: do not use its output as evidence of detail "
+        "(forensics, medical or satellite imagery).",
+    ]
     if loss.get("perceptual_weight") == 0:
-        items.append("Trained without the VGG perceptual loss (no ImageNet VGG19 weights): its outputs are "
-                     "closer to a pixel-loss SRResNet than to SRGAN's textures.")
+        items.append(
+            "Trained without the VGG perceptual loss (no ImageNet VGG19 weights): its outputs are "
+            "closer to a pixel-loss SRResNet than to SRGAN's textures."
+        )
     elif loss.get("vgg_weights") == "random":
         items.append("The perceptual loss used a randomly initialised VGG19 (a test setting), not ImageNet weights.")
     if data.get("train") and all(str(s).startswith("sample:") for s in data["train"]):
-        items.append("Trained on the few scikit-image sample photos (the quickstart): a pipeline check, "
-                     "not a model for real use.")
+        items.append(
+            "Trained on the few scikit-image sample photos (the quickstart): a pipeline check, "
+            "not a model for real use."
+        )
     if str(source.get("chosen_by", "")).startswith("validation"):
-        items.append("The pair was chosen by its validation PSNR, so its scores on those validation sets are "
-                     "optimistic: compare on images not used for the choice.")
+        items.append(
+            "The pair was chosen by its validation PSNR, so its scores on those validation sets are "
+            "optimistic: compare on images not used for the choice."
+        )
     return "## Limitations\n\n" + "\n".join(f"- {item}" for item in items)
 
 
 def _licence_section(license_id: str) -> str:
-    return ("## Licence\n\n"
-            f"`{license_id}` (the front matter's `license`, set by `--license` at export"
-            + ("; `other` means none was chosen: ask the model's owner before redistributing it"
-               if license_id == "other" else "")
-            + "). The weights also carry the terms of their training images' licences.")
+    return (
+        "## Licence\n\n"
+        f"`{license_id}` (the front matter's `license`, set by `--license` at export"
+        + (
+            "; `other` means none was chosen: ask the model's owner before redistributing it"
+            if license_id == "other"
+            else ""
+        )
+        + "). The weights also carry the terms of their training images' licences."
+    )

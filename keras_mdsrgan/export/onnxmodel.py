@@ -42,8 +42,9 @@ def convert(generator) -> bytes:
     def core(lr):
         return {"sr": generator(lr, training=False)}
 
-    proto, _ = tf2onnx.convert.from_function(core, input_signature=core.input_signature, opset=OPSET,
-                                             inputs_as_nchw=["lr"], outputs_as_nchw=["sr"])
+    proto, _ = tf2onnx.convert.from_function(
+        core, input_signature=core.input_signature, opset=OPSET, inputs_as_nchw=["lr"], outputs_as_nchw=["sr"]
+    )
     for value, dims in ((proto.graph.input[0], INPUT_DIMS), (proto.graph.output[0], OUTPUT_DIMS)):
         for dim, name in zip(value.type.tensor_type.shape.dim, dims):
             if isinstance(name, str):
@@ -56,8 +57,9 @@ def check_model(model: bytes, min_bytes: int) -> list[str]:
     import onnx
 
     if len(model) < min_bytes:
-        raise UserError(f"ONNX model has {len(model)} bytes, less than its {min_bytes} bytes of weights: "
-                        "the weights were lost")
+        raise UserError(
+            f"ONNX model has {len(model)} bytes, less than its {min_bytes} bytes of weights: the weights were lost"
+        )
     proto = onnx.load_from_string(model)
     onnx.checker.check_model(proto)
     return sorted({node.op_type for node in proto.graph.node})
@@ -69,5 +71,8 @@ def versions() -> dict:
     import onnxruntime
     import tf2onnx
 
-    return {"converter": f"tf2onnx {tf2onnx.__version__}", "onnx": onnx.__version__,
-            "runtime": f"onnxruntime {onnxruntime.__version__}"}
+    return {
+        "converter": f"tf2onnx {tf2onnx.__version__}",
+        "onnx": onnx.__version__,
+        "runtime": f"onnxruntime {onnxruntime.__version__}",
+    }

@@ -36,6 +36,7 @@ def write_serving_model(generator: keras.Model, path: str) -> None:
     ``serving_bytes`` batch runs on its own, so a batch (or the requests TF Serving's batcher
     merged) may mix sizes; the ``_bytes`` names make TF Serving's REST API return ``{"b64": ...}``.
     """
+
     def to_uint8(sr):
         return tf.cast(tf.clip_by_value(tf.round(sr * 255.0), 0.0, 255.0), tf.uint8)
 
@@ -71,6 +72,7 @@ def write_core_model(generator: keras.Model, path: str) -> None:
 
     Pre- and post-processing stay outside so full-integer quantization sees only the network.
     """
+
     @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name="lr")])
     def core(lr):
         return {"sr": generator(lr, training=False)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import tensorflow as tf
@@ -17,8 +17,7 @@ class ExportError(UserError, ValueError):
     """A conversion that did not give a usable model."""
 
 
-def convert(core_dir: str, kind: str,
-            representative: Callable[[], Iterable[list[np.ndarray]]] | None = None) -> bytes:
+def convert(core_dir: str, kind: str, representative: Callable[[], Iterable[list[np.ndarray]]] | None = None) -> bytes:
     """Convert the core SavedModel to ``kind`` (one of FORMATS), builtin ops only.
 
     ``tflite_int8`` quantizes weights and activations to int8, calibrated on
@@ -38,11 +37,15 @@ def convert(core_dir: str, kind: str,
             raise ExportError("int8 quantization needs representative patches")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                               tf.lite.OpsSet.TFLITE_BUILTINS]  # float PReLU
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]  # float PReLU
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=representative,
-            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=FLOAT_OPS))
+            converter=converter,
+            debug_dataset=representative,
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=FLOAT_OPS),
+        )
         return debugger.get_nondebug_quantized_model()
     elif kind != "tflite_fp32":
         raise ExportError(f"unknown TFLite format {kind!r}; choose from {', '.join(FORMATS)}")
@@ -58,8 +61,9 @@ def check_model(model: bytes, min_bytes: int) -> list[str]:
     from ai_edge_litert.interpreter import Interpreter
 
     if len(model) < min_bytes:
-        raise ExportError(f"converted model has {len(model)} bytes, less than its {min_bytes} bytes "
-                          "of weights: the weights were lost")
+        raise ExportError(
+            f"converted model has {len(model)} bytes, less than its {min_bytes} bytes of weights: the weights were lost"
+        )
     interpreter = Interpreter(model_content=model)
     ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
     flex = [op for op in ops if op.startswith("Flex")]

@@ -17,14 +17,16 @@ import os
 
 from absl import app, flags
 
-from keras_mdsrgan import cli, interrupts, zoo
+from keras_mdsrgan import cli, interrupts
 from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.model import zoo
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("json", False, "Print the cards as JSON instead of a table.")
 flags.DEFINE_string("pack", None, "Pack a run's best generator under this name.")
-flags.DEFINE_string("run_dir", None, "The training run to pack (its best/generator_K.keras, config.json and "
-                    "validation.jsonl).")
+flags.DEFINE_string(
+    "run_dir", None, "The training run to pack (its best/generator_K.keras, config.json and validation.jsonl)."
+)
 flags.DEFINE_integer("pair", 0, "Which pair of the run to pack.", lower_bound=0)
 flags.DEFINE_list("datasets", [], "NAME=HR_DIR[:LR_DIR] sets the packed model is scored on, comma-separated.")
 
@@ -37,17 +39,35 @@ def _scores(card: dict, dataset: str) -> str:
 def table(cards: dict[str, dict], sizes: dict[str, int]) -> str:
     """One row per model; a column of PSNR / SSIM / NIQE per dataset any card was scored on."""
     datasets = list(dict.fromkeys(d for card in cards.values() for d in card.get("scores", {})))
-    head = ["name", "scale", "architecture", "parameters", "file", *(f"{d} PSNR / SSIM / NIQE" for d in datasets),
-            "training"]
+    head = [
+        "name",
+        "scale",
+        "architecture",
+        "parameters",
+        "file",
+        *(f"{d} PSNR / SSIM / NIQE" for d in datasets),
+        "training",
+    ]
     rows = [" | ".join(head), " | ".join("---" for _ in head)]
     for name, card in cards.items():
         t = card.get("training", {})
-        training = (f"step {t.get('step')} of {t.get('steps_run')}, {t.get('hours')} h, "
-                    f"{t.get('images')} images ({' + '.join(map(str, t.get('data', [])))})")
-        rows.append(" | ".join([zoo.PREFIX + name, f"x{card.get('scale')}", str(card.get("architecture")),
-                                f"{card.get('parameters', 0) / 1e6:.2f} M",
-                                f"{sizes[name] / 1e6:.1f} MB {card.get('dtype', '')}",
-                                *(_scores(card, d) for d in datasets), training]))
+        training = (
+            f"step {t.get('step')} of {t.get('steps_run')}, {t.get('hours')} h, "
+            f"{t.get('images')} images ({' + '.join(map(str, t.get('data', [])))})"
+        )
+        rows.append(
+            " | ".join(
+                [
+                    zoo.PREFIX + name,
+                    f"x{card.get('scale')}",
+                    str(card.get("architecture")),
+                    f"{card.get('parameters', 0) / 1e6:.2f} M",
+                    f"{sizes[name] / 1e6:.1f} MB {card.get('dtype', '')}",
+                    *(_scores(card, d) for d in datasets),
+                    training,
+                ]
+            )
+        )
     return "\n".join(f"| {row} |" for row in rows)
 
 
@@ -74,13 +94,16 @@ def main(argv: list[str]) -> int:
         if not FLAGS.run_dir or not FLAGS.datasets:
             raise UserError("--pack needs --run_dir and --datasets")
         cli.quiet_tensorflow()
-        from keras_mdsrgan import evaluation
+        from keras_mdsrgan.quality import evaluation
         from keras_mdsrgan.zoo import packing
 
-        target, card = packing.pack_run(FLAGS.pack, FLAGS.run_dir, evaluation.parse_datasets(FLAGS.datasets),
-                                        FLAGS.pair)
-        print(f"packed {FLAGS.run_dir} pair {FLAGS.pair} (step {card['training']['step']}) as {zoo.PREFIX}"
-              f"{FLAGS.pack}: {target}, {card['dtype']} (float16 moves PSNR by {card['float16_cost_db']} dB)")
+        target, card = packing.pack_run(
+            FLAGS.pack, FLAGS.run_dir, evaluation.parse_datasets(FLAGS.datasets), FLAGS.pair
+        )
+        print(
+            f"packed {FLAGS.run_dir} pair {FLAGS.pair} (step {card['training']['step']}) as {zoo.PREFIX}"
+            f"{FLAGS.pack}: {target}, {card['dtype']} (float16 moves PSNR by {card['float16_cost_db']} dB)"
+        )
         print(table({FLAGS.pack: card}, {FLAGS.pack: os.path.getsize(target)}))
     except (UserError, OSError) as err:
         return cli.user_error(err)

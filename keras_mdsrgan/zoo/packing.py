@@ -13,22 +13,14 @@ import os
 
 import numpy as np
 
-from keras_mdsrgan import data, evaluation, names, zoo
+from keras_mdsrgan import names
+from keras_mdsrgan.data import pipelines
 from keras_mdsrgan.errors import UserError
-from keras_mdsrgan.validation import BEST, read_history, training_seconds
+from keras_mdsrgan.model import registry, zoo
+from keras_mdsrgan.quality import evaluation
+from keras_mdsrgan.training.validation import BEST, read_history, training_seconds
 
 TOLERANCE_DB = 0.01
-
-
-def describe(model) -> str:
-    """The architecture in words, read from an SRResNet's layers."""
-    from keras_mdsrgan.layers import BilinearUpsample
-
-    blocks = sum(1 for layer in model.layers if layer.name.startswith("block") and layer.name.endswith("_add"))
-    batchnorm = any("BatchNormalization" in type(layer).__name__ for layer in model.layers)
-    skip = any(isinstance(layer, BilinearUpsample) for layer in model.layers)
-    return (f"SRResNet {blocks} blocks x {model.get_layer('head_conv').filters} channels"
-            + ("" if batchnorm else ", no batch norm") + (", bilinear skip" if skip else ""))
 
 
 def _rounded(model, dtype: str):
@@ -49,7 +41,7 @@ def _read_json(path: str) -> dict:
 
 def _count_images(specs: list[str]) -> int | None:
     try:
-        return sum(len(data.resolve_pairs(spec)) for spec in specs)
+        return sum(len(pipelines.resolve_pairs(spec)) for spec in specs)
     except (UserError, OSError):
         return None  # e.g. a TFDS name: the card names the specs only
 
@@ -58,13 +50,16 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
     """The card of ``model`` (the run's pair ``pair``): scores on ``datasets``, precision, training."""
     config = _read_json(os.path.join(run_dir, "config.json"))
     scale = int(config["data"]["scale"])
-    upscalers = {"bicubic": evaluation.bicubic_upscaler(scale), "float32": evaluation.generator_upscaler(model),
-                 "float16": evaluation.generator_upscaler(_rounded(model, "float16"))}
+    upscalers = {
+        "bicubic": evaluation.bicubic_upscaler(scale),
+        "float32": evaluation.generator_upscaler(model),
+        "float16": evaluation.generator_upscaler(_rounded(model, "float16")),
+    }
     results = {}
     for dataset, spec in datasets.items():
         if verbose:
             print(f"scoring on {dataset} (float32, float16, bicubic)")
-        results[dataset] = evaluation.evaluate(upscalers, data.evaluation_images(spec, scale), scale)
+        results[dataset] = evaluation.evaluate(upscalers, pipelines.evaluation_images(spec, scale), scale)
     cost = max(abs(r["float16"]["psnr"] - r["float32"]["psnr"]) for r in results.values())
     dtype = "float16" if cost <= TOLERANCE_DB else "float32"
     history = read_history(run_dir)
@@ -75,21 +70,30 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
         return {d: {k: r[model_name][k] for k in ("psnr", "ssim", "niqe")} for d, r in results.items()}
 
     return {
-        "scale": scale, "architecture": describe(model), "parameters": int(model.count_params()),
-        "dtype": dtype, "float16_cost_db": round(cost, 4),
-        "scores": scores(dtype), "bicubic": scores("bicubic"),
-        "training": {"step": best.get("step"), "steps_run": history[-1]["step"] if history else None,
-                     "validation_psnr": best.get("psnr"), "data": config["data"]["train"],
-                     "images": _count_images(config["data"]["train"]),
-                     "hours": None if seconds is None else round(seconds / 3600, 2),
-                     "machines": sorted({r["machine"] for r in history if "machine" in r})},
+        "scale": scale,
+        "architecture": registry.describe_generator(model),
+        "parameters": int(model.count_params()),
+        "dtype": dtype,
+        "float16_cost_db": round(cost, 4),
+        "scores": scores(dtype),
+        "bicubic": scores("bicubic"),
+        "training": {
+            "step": best.get("step"),
+            "steps_run": history[-1]["step"] if history else None,
+            "validation_psnr": best.get("psnr"),
+            "data": config["data"]["train"],
+            "images": _count_images(config["data"]["train"]),
+            "hours": None if seconds is None else round(seconds / 3600, 2),
+            "machines": sorted({r["machine"] for r in history if "machine" in r}),
+        },
     }
 
 
-def pack_run(name: str, run_dir: str, datasets: dict[str, str], pair: int = 0, folder: str | None = None,
-             verbose: bool = True) -> tuple[str, dict]:
+def pack_run(
+    name: str, run_dir: str, datasets: dict[str, str], pair: int = 0, folder: str | None = None, verbose: bool = True
+) -> tuple[str, dict]:
     """Pack the run's best generator of ``pair`` (``best/generator_K.keras``) as ``zoo:NAME``."""
-    from keras_mdsrgan import inference
+    from keras_mdsrgan.model import inference
 
     source = os.path.join(run_dir, BEST, names.generator_file(pair))
     if not os.path.exists(source):

@@ -7,7 +7,6 @@ own process because logical devices must be configured before TensorFlow starts.
 """
 
 import dataclasses
-
 import json
 import os
 import sys
@@ -22,14 +21,15 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np  # noqa: E402
 
-from keras_mdsrgan import build, distributed  # noqa: E402
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from keras_mdsrgan.training import build, distributed  # noqa: E402
 
-CONFIG = RunConfig(data=DataConfig(scale=2, hr_patch=16, batch_size=4),
-                   model=ModelConfig(num_pairs=2, gen_filters=8, gen_blocks=1, disc_filters=4, disc_dense=16,
-                                     sync_batchnorm=True),
-                   loss=LossConfig(mode="ml", pixel_weight=1.0, perceptual_weight=0.0),
-                   train=TrainConfig(seed=3))
+CONFIG = RunConfig(
+    data=DataConfig(scale=2, hr_patch=16, batch_size=4),
+    model=ModelConfig(num_pairs=2, gen_filters=8, gen_blocks=1, disc_filters=4, disc_dense=16, sync_batchnorm=True),
+    loss=LossConfig(mode="ml", pixel_weight=1.0, perceptual_weight=0.0),
+    train=TrainConfig(seed=3),
+)
 rng = np.random.default_rng(0)
 HR = rng.random((4, 16, 16, 3), dtype=np.float32)
 LR = HR.reshape(4, 8, 2, 8, 2, 3).mean(axis=(2, 4))
@@ -48,12 +48,21 @@ def train(strategy, config=CONFIG, steps=3):
 
 def differences(reference, other):
     (logs_a, weights_a), (logs_b, weights_b) = reference, other
-    return {"loss_rel_diff": max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-3) for a, b in zip(logs_a, logs_b) for k in a),
-            "weight_abs_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(weights_a, weights_b))}
+    return {
+        "loss_rel_diff": max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-3) for a, b in zip(logs_a, logs_b) for k in a),
+        "weight_abs_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(weights_a, weights_b)),
+    }
 
 
 single = train(tf.distribute.OneDeviceStrategy("/cpu:0"))  # on one device sync and plain BN are the same
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 plain = dataclasses.replace(CONFIG, model=dataclasses.replace(CONFIG.model, sync_batchnorm=False))
-print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "sync": differences(single, train(mirrored)),
-                  "plain": differences(single, train(mirrored, plain))}))
+print(
+    json.dumps(
+        {
+            "replicas": mirrored.num_replicas_in_sync,
+            "sync": differences(single, train(mirrored)),
+            "plain": differences(single, train(mirrored, plain)),
+        }
+    )
+)

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from keras_mdsrgan import build, train, train_lib  # noqa: E402
+from keras_mdsrgan import train  # noqa: E402
+from keras_mdsrgan.training import build, loop  # noqa: E402
 
 built = []
 build_cohort = build.build_cohort
@@ -23,6 +24,6 @@ build.build_cohort = lambda config: built.append(build_cohort(config)) or built[
 
 out = sys.argv.pop(1)
 flags.FLAGS(sys.argv)
-train_lib.run(train.config_from_flags(), flags.FLAGS.run_dir)
+loop.run(train.config_from_flags(), flags.FLAGS.run_dir)
 cohort = built[0]
 np.savez(out, *[w for net in cohort.generators + cohort.discriminators for w in net.get_weights()])

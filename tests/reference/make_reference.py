@@ -1,4 +1,4 @@
-"""Make the independent reference values that tests/test_ma.py and tests/test_metrics.py check.
+"""Make the independent reference values that tests/quality/test_ma.py and tests/quality/test_metrics.py check.
 
 Runs pyiqa and BasicSR (PyTorch projects), implementations independent of ours, on images of
 ../shared/datasets:
@@ -29,13 +29,12 @@ import platform
 import sys
 
 import numpy as np
+import pyiqa
 import scipy.io
 import torch
-from PIL import Image
-
-import pyiqa
 import torchvision
 import torchvision.transforms.functional
+from PIL import Image
 from pyiqa.archs import nrqm_arch
 
 # BasicSR 1.4.2 imports a module that torchvision 0.17 removed; its function lives on here.
@@ -64,8 +63,9 @@ def pyiqa_features(y: np.ndarray) -> list[np.ndarray]:
     pyramid = nrqm_arch.get_gauss_pyramid(img / 255.0)
     f1 = torch.cat([nrqm_arch.block_dct(level) for level in pyramid], dim=1)
     f2 = nrqm_arch.global_gsm(img)
-    f3 = torch.cat([torch.linalg.svd(nrqm_arch.im2col(level, 5, "distinct"), full_matrices=False)[1]
-                    for level in pyramid], dim=1)
+    f3 = torch.cat(
+        [torch.linalg.svd(nrqm_arch.im2col(level, 5, "distinct"), full_matrices=False)[1] for level in pyramid], dim=1
+    )
     return [f[0].numpy() for f in (f1, f2, f3)]
 
 
@@ -78,11 +78,18 @@ def random_forest(features: np.ndarray, rng: np.random.Generator, n_trees: int =
         for k, node in enumerate(nodes):
             for name, value in node.items():
                 table[name][k, t] = value
-    return {"lDau": table["lDau"].astype(np.int32), "rDau": table["rDau"].astype(np.int32),
-            "nodestatus": table["nodestatus"].astype(np.int32), "nrnodes": np.array([[n_nodes]], np.int32),
-            "upper": table["upper"], "avnode": table["avnode"], "mbest": table["mbest"].astype(np.int32),
-            "ndtree": np.array([[len(t) for t in trees]], np.int32), "ntree": np.array([[n_trees]], np.int32),
-            "coef": np.zeros((1, 2))}
+    return {
+        "lDau": table["lDau"].astype(np.int32),
+        "rDau": table["rDau"].astype(np.int32),
+        "nodestatus": table["nodestatus"].astype(np.int32),
+        "nrnodes": np.array([[n_nodes]], np.int32),
+        "upper": table["upper"],
+        "avnode": table["avnode"],
+        "mbest": table["mbest"].astype(np.int32),
+        "ndtree": np.array([[len(t) for t in trees]], np.int32),
+        "ntree": np.array([[n_trees]], np.int32),
+        "coef": np.zeros((1, 2)),
+    }
 
 
 def _tree(features: np.ndarray, rng: np.random.Generator, depth: int) -> list[dict]:
@@ -109,9 +116,11 @@ def _tree(features: np.ndarray, rng: np.random.Generator, depth: int) -> list[di
 
 
 def main() -> None:
-    images = [(os.path.join(folder, os.path.basename(path)), path, border)
-              for folder, border in MA_IMAGES
-              for path in sorted(glob.glob(os.path.join(DATASETS, folder, "*.png")))]
+    images = [
+        (os.path.join(folder, os.path.basename(path)), path, border)
+        for folder, border in MA_IMAGES
+        for path in sorted(glob.glob(os.path.join(DATASETS, folder, "*.png")))
+    ]
     lumas = {name: luma(path, border) for name, path, border in images}
     features = {name: pyiqa_features(y) for name, y in lumas.items()}
 
@@ -127,9 +136,15 @@ def main() -> None:
     ma = {}
     for name, y in lumas.items():
         f1, f2, f3 = features[name]
-        ma[name] = {"border": dict((n, b) for n, _, b in images)[name], "shape": list(y.shape),
-                    "luma_sum": float(y.sum()), "f1": f1.tolist(), "f2": f2.tolist(), "f3": f3.tolist(),
-                    "score": float(nrqm(torch.from_numpy(y)[None, None]))}
+        ma[name] = {
+            "border": dict((n, b) for n, _, b in images)[name],
+            "shape": list(y.shape),
+            "luma_sum": float(y.sum()),
+            "f1": f1.tolist(),
+            "f2": f2.tolist(),
+            "f3": f3.tolist(),
+            "score": float(nrqm(torch.from_numpy(y)[None, None])),
+        }
         print(f"{name}: Ma (test model) {ma[name]['score']:.4f}", flush=True)
 
     niqe = {}
@@ -137,13 +152,18 @@ def main() -> None:
         for path in sorted(glob.glob(os.path.join(DATASETS, folder, "*.png"))):
             bgr = np.asarray(Image.open(path).convert("RGB"))[..., ::-1]
             niqe[os.path.join(folder, os.path.basename(path))] = {
-                "border": border, "niqe": float(calculate_niqe(bgr, crop_border=border, input_order="HWC"))}
+                "border": border,
+                "niqe": float(calculate_niqe(bgr, crop_border=border, input_order="HWC")),
+            }
 
-    about = (f"Made by tests/reference/make_reference.py with pyiqa {pyiqa.__version__}, torch "
-             f"{torch.__version__}, BasicSR {basicsr.__version__}, Python {platform.python_version()}. Inputs: MATLAB-rounded BT.601 Y of "
-             "../shared/datasets/benchmark images, border cropped. 'ma': pyiqa NRQM features f1/f2/f3 and its "
-             "score with ma_test_model.mat (a synthetic forest model, not the trained one); 'niqe': BasicSR "
-             "calculate_niqe (convert_to='y') of the RGB file.")
+    about = (
+        f"Made by tests/reference/make_reference.py with pyiqa {pyiqa.__version__}, torch "
+        f"{torch.__version__}, BasicSR {basicsr.__version__}, Python {platform.python_version()}. "
+        "Inputs: MATLAB-rounded BT.601 Y of "
+        "../shared/datasets/benchmark images, border cropped. 'ma': pyiqa NRQM features f1/f2/f3 and its "
+        "score with ma_test_model.mat (a synthetic forest model, not the trained one); 'niqe': BasicSR "
+        "calculate_niqe (convert_to='y') of the RGB file."
+    )
     with open(os.path.join(HERE, "reference.json"), "w") as f:
         json.dump({"about": about, "ma": ma, "niqe": niqe}, f, indent=1)
 

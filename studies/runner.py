@@ -1,0 +1,83 @@
+"""Shared by the study runners (reproduce.py, study.py, generator_study.py): run a command of this
+repository logged and timed, and find the Ma et al. model. No TensorFlow here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import stats  # noqa: E402
+from keras_mdsrgan import files  # noqa: E402
+from keras_mdsrgan.errors import UserError  # noqa: E402
+
+
+def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:
+    """``python ARGS`` in the repository root, its output appended to ``log_path``; the runner stops
+    on failure. Once it succeeds, the wall time and command go to ``timing_path`` (for a resumed
+    run: the time of the invocation that finished it). ``threads`` caps TensorFlow's thread pools
+    (for runs made side by side)."""
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    print("$ " + " ".join(args) + "\n", end="", flush=True)  # one write: runs side by side print whole lines
+    started = time.time()
+    with open(log_path, "a") as log:
+        code = subprocess.call(
+            [sys.executable, *args], cwd=ROOT, env=thread_env(threads), stdout=log, stderr=subprocess.STDOUT
+        )
+    if code:
+        sys.exit(f"failed with exit code {code}; see {log_path}")
+    seconds = time.time() - started
+    print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
+    if timing_path:
+        files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
+
+
+def threads_per_job(jobs: int) -> int | None:
+    """TensorFlow threads for each of ``jobs`` processes sharing this machine's cores (None: one job, no cap)."""
+    return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+
+
+def thread_env(threads: int | None) -> dict[str, str]:
+    """This process's environment, with TensorFlow's thread pools capped at ``threads`` when given."""
+    cap = {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)} if threads else {}
+    return dict(os.environ, **cap)
+
+
+def check_settings(out: str, now: dict) -> None:
+    """Store a study's settings in OUT/settings.json at its first run; refuse, naming the flags,
+    to mix runs made with other settings into OUT later."""
+    path = os.path.join(out, "settings.json")
+    if not os.path.exists(path):
+        files.write_json(path, now)
+        return
+    with open(path) as f:
+        before = json.load(f)
+    if changed := sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k)):
+        raise UserError(f"{out} holds runs made with other --{', --'.join(changed)}; use another --out")
+
+
+def ma_model_flags(metrics_dir: str) -> list[str]:
+    """``--ma_model`` for the Ma et al. model when ``metrics_dir`` has one (PI), else nothing."""
+    found = [p for p in (os.path.join(metrics_dir, n) for n in ("model.mat", "NRQM_model.mat")) if os.path.isfile(p)]
+    return [f"--ma_model={found[0]}"] if found else []
+
+
+def add_holm(rows: list[dict]) -> None:
+    """Give each row (a ``stats.paired_comparison`` with its ``p``) ``p_holm``, Holm-adjusted over ``rows``."""
+    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
+        row["p_holm"] = adjusted
+
+
+def difference_cells(row: dict) -> str:
+    """A paired comparison (``stats.paired_comparison``, with ``p_holm`` where corrected) as the
+    Markdown cells "mean [95 % CI] | d_z | p | p_Holm"."""
+    holm = f"{row['p_holm']:.3g}" if "p_holm" in row else ""
+    return (
+        f"{row['mean_diff']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] | {row['cohens_dz']:+.2f} | "
+        f"{row['p']:.3g} | {holm}"
+    )

@@ -1,0 +1,192 @@
+"""Issue #13's discriminator study in one resumable command, at x4 on ../shared (T91 + BSD200).
+
+The default parts, a and b, are the study the issue asks for, sized for about 4 h on a 2-core
+AMD EPYC (estimated: ≈ 2 h on an Intel Xeon, docs/RESULTS.md "Budget"). The others are the
+start generator's pre-training and the follow-ups that the study's results called for, each
+planned in a committed file before it ran.
+
+  start        the start generator: SRResNet MSE pre-training with flags/repro_x4.cfg (one pair,
+               8 blocks x 32 channels, 64² HR patches, batch 16, Adam 1e-3): 2000 steps, then 6000
+               more from that generator (fresh Adam state); OUT/pretrain_2/generator_0.keras.
+               Without it, the committed docs/study/start/generator_0.keras is copied there.
+  a            Study A (discriminator_study.py): K = 2 discriminators against that generator,
+               frozen (every pair the same, as at the start of a GAN stage), 8 paired seeds x 4
+               arms (independent, control, ml, ml_star) x 100 steps, scored on a probe cut from Set14
+  b            Study B (generator_study.py): GAN stages from it, 5 paired seeds x 3 arms (adv0,
+               independent, ml) x 1000 steps with the networks of flags/repro_x4.cfg but 48² HR
+               patches in batches of 8, validated on Set5 every 100 steps and on Set5 and Set14 at
+               the end, two runs side by side. The λ = 0 control trains exactly as independent in
+               a GAN stage (a unit test; part b_followups runs it to show it): not in the budget.
+  b_followups  Study B's follow-ups: control for seeds 0-4; seeds 5-8 of independent and ml
+               (the replication planned after seeds 0-4, docs/study/b/extension_plan.md); seeds
+               0-8 of labels (docs/study/b/labels_plan.md); how hard each arm's discriminators
+               pull their generators (adversary_probe.py, docs/study/b/adversary_plan.md);
+               independent at 0.75x the adversarial weight, seeds 0-8, in OUT/b_weak, against
+               Study B's independent and ml (weaker_adversary.py, docs/study/b/weaker_adversary_plan.md)
+  a_gan        Study A again, against generators after a GAN stage: the two (different)
+               generators of Study B's independent seed-0 run, one per pair; arms control, ml and
+               labels (the true labels on ml's sources), 8 paired seeds x 100 steps; then the same
+               in OUT/a_gan_1 and OUT/a_gan_2 with the seed-1 and seed-2 runs' pairs
+               (docs/study/a_gan_1/plan.md, docs/study/a_gan_2/plan.md)
+
+Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
+b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
+resumes what was interrupted, so the command can be run again after a stop until it completes;
+every run's wall time is recorded beside it.
+
+  python studies/study.py [--parts=a,b] [--out=runs/study]
+  python studies/study.py --parts=start,a,b,b_followups,a_gan   # everything in docs/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from absl import app, flags
+
+import runner
+
+ROOT = runner.ROOT
+SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
+PARTS = ("start", "a", "b", "b_followups", "a_gan")
+COMMITTED_START = os.path.join("docs", "study", "start", "generator_0.keras")
+
+flags.DEFINE_list("parts", ["a", "b"], f"Parts to run, of {', '.join(PARTS)}.")
+flags.DEFINE_string("out", os.path.join(ROOT, "runs", "study"), "Folder of every run (not committed).")
+flags.register_validator("parts", lambda parts: set(parts) <= set(PARTS), f"--parts must be among {', '.join(PARTS)}")
+FLAGS = flags.FLAGS
+
+PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous one's generator
+    ("pretrain_1", ["--pretrain_steps=2000"]),
+    ("pretrain_2", ["--pretrain_steps=6000", "--init_generator={out}/pretrain_1/generator_0.keras"]),
+]
+
+
+def final_generator() -> str:
+    """The last pre-training stage's generator: the start of every study."""
+    return os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+
+
+def start_generator() -> str:
+    """The final pre-training stage's generator: made by the pre-training chain with part start
+    (each stage skipped once its generator exists, all of it once the final one does), else
+    copied from the committed one."""
+    final = final_generator()
+    if os.path.exists(os.path.join(ROOT, final)):
+        return final
+    if "start" not in FLAGS.parts:
+        os.makedirs(os.path.dirname(os.path.join(ROOT, final)), exist_ok=True)
+        shutil.copyfile(os.path.join(ROOT, COMMITTED_START), os.path.join(ROOT, final + ".tmp"))
+        os.replace(os.path.join(ROOT, final + ".tmp"), os.path.join(ROOT, final))
+        print(f"{final}: copied from {COMMITTED_START} (--parts=start pre-trains it instead)")
+        return final
+    for name, extra in PRETRAIN:
+        folder = os.path.join(FLAGS.out, name)
+        if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
+            runner.run_logged(
+                [
+                    "-m",
+                    "keras_mdsrgan.train",
+                    "--flagfile=flags/repro_x4.cfg",
+                    "--num_pairs=1",
+                    "--mode=independent",
+                    "--gan_steps=0",
+                    "--pretrain_lr=1e-3",
+                    "--val_every=1000",
+                    "--checkpoint_every=500",
+                    "--verbosity=-1",
+                    f"--run_dir={folder}",
+                    *(e.format(out=FLAGS.out) for e in extra),
+                ],
+                os.path.join(ROOT, folder + ".log"),
+            )
+    return final
+
+
+def main(argv):
+    del argv
+    FLAGS.out = os.path.relpath(os.path.abspath(FLAGS.out), ROOT)  # the runs' settings record these paths
+    os.makedirs(os.path.join(ROOT, FLAGS.out), exist_ok=True)
+    if not os.path.isdir(os.path.join(ROOT, SHARED)):
+        sys.exit(f"{SHARED}: the shared datasets are needed beside the repository (T91, BSD200, Set5, Set14)")
+    generator = start_generator()
+    if "a" in FLAGS.parts:
+        study_a("a", [generator], ["independent", "control", "ml", "ml_star"])
+    if {"b", "b_followups"} & set(FLAGS.parts):
+        study_b(generator)
+    if "a_gan" in FLAGS.parts:
+        for name, seed in (("a_gan", 0), ("a_gan_1", 1), ("a_gan_2", 2)):  # plans: docs/study/a_gan_{1,2}/plan.md
+            after_gan = [
+                os.path.join(FLAGS.out, "b", "runs", f"independent_seed{seed}", f"generator_{k}.keras") for k in (0, 1)
+            ]
+            if not all(os.path.exists(os.path.join(ROOT, g)) for g in after_gan):
+                sys.exit(
+                    f"part a_gan needs the generators of part b's independent seed-{seed} run: {', '.join(after_gan)}"
+                )
+            study_a(name, after_gan, ["control", "ml", "labels"])
+
+
+def study_b(generator: str) -> None:
+    """generator_study.py: part b's runs, part b_followups' runs, the report over every run of
+    OUT/b, then b_followups' analyses of those runs (see the module's docstring)."""
+    study, weak, log = f"{FLAGS.out}/b", f"{FLAGS.out}/b_weak", os.path.join(ROOT, FLAGS.out, "b.log")
+    common = [
+        "studies/generator_study.py",
+        f"--start={generator}",
+        "--extra=--batch_size=8",
+        "--extra=--hr_patch=48",
+        "--val_every=100",
+        "--jobs=2",
+    ]
+    runs = []
+    if "b" in FLAGS.parts:
+        runs.append(["--arms=adv0,independent,ml", "--seeds=5"])
+    if "b_followups" in FLAGS.parts:
+        runs += [
+            ["--arms=control", "--seeds=5"],
+            ["--arms=independent,ml", "--seeds=9"],
+            ["--arms=labels", "--seeds=9"],
+        ]
+    for extra in runs:
+        runner.run_logged([*common, f"--out={study}", *extra], log)
+    runner.run_logged(
+        [
+            *common,
+            f"--out={study}",
+            "--arms=adv0,independent,control,ml,labels",
+            "--seeds=9",
+            "--replication_from=5",
+            "--report_only",
+        ],
+        log,
+    )
+    if "b_followups" in FLAGS.parts:
+        runner.run_logged(["studies/adversary_probe.py", f"--study={study}"], log)
+        runner.run_logged(
+            [*common, f"--out={weak}", "--arms=independent", "--seeds=9", "--adversarial_weight=7.5e-4"], log
+        )
+        runner.run_logged(["studies/weaker_adversary.py", f"--study={study}", f"--weak={weak}"], log)
+
+
+def study_a(name: str, generators: list[str], arms: list[str]) -> None:
+    """discriminator_study.py against ``generators`` (one for every pair, or one each) in OUT/NAME."""
+    runner.run_logged(
+        [
+            "studies/discriminator_study.py",
+            f"--generators={','.join(generators)}",
+            "--scale=4",
+            f"--train={SHARED}/train/T91,{SHARED}/train/BSD200",
+            f"--val={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
+            "--seeds=8",
+            "--steps=100",
+            f"--arms={','.join(arms)}",
+            f"--out={FLAGS.out}/{name}",
+        ],
+        os.path.join(ROOT, FLAGS.out, f"{name}.log"),
+    )
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,132 @@
+"""Is distillation a weaker adversary? `independent` at a scaled adversarial weight against Study B.
+
+Compares, paired over the seeds both have, the `independent` runs of a second generator study
+(--weak: Study B's settings but a lower --adversarial_weight) with Study B's (--study)
+`independent` and `ml` runs (docs/study/b/weaker_adversary_plan.md):
+  weak − independent   does the weaker adversarial weight alone move the generators?
+  ml − weak            does distillation do more than the weaker pull?
+on the endpoint (Set5 PSNR primary, Holm over the two; SSIM and NIQE secondary) and the final
+PSNR of every validation set (secondary). Writes WEAK/comparison.json and comparison.md.
+
+  python studies/weaker_adversary.py --study=runs/study/b --weak=runs/study/b_weak
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+
+from absl import app, flags
+
+import runner
+import stats
+from keras_mdsrgan import files
+
+PRIMARY = ("endpoint", "psnr")
+SECONDARY = (("endpoint", "ssim"), ("endpoint", "niqe"))
+COMPARISONS = (("weak", "independent"), ("ml", "weak"))
+
+flags.DEFINE_string("study", os.path.join(runner.ROOT, "runs", "study", "b"), "Study B's generator_study.py folder.")
+flags.DEFINE_string(
+    "weak",
+    os.path.join(runner.ROOT, "runs", "study", "b_weak"),
+    "The generator_study.py folder of `independent` at the lower adversarial weight.",
+)
+FLAGS = flags.FLAGS
+
+
+def read_study(folder: str) -> dict:
+    path = os.path.join(folder, "study.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: missing; run generator_study.py for {folder} first")
+    with open(path) as f:
+        return json.load(f)
+
+
+def arms(study: dict, weak: dict) -> dict[str, dict]:
+    """{arm: {seed: run}} of the three arms compared; the weak study must match Study B but for the weight."""
+    differs = sorted(
+        k for k in study["settings"] if k != "adversarial_weight" and study["settings"][k] != weak["settings"].get(k)
+    )
+    if differs:
+        raise SystemExit(f"the two studies differ in more than the adversarial weight: {', '.join(differs)}")
+    return {"independent": study["runs"]["independent"], "ml": study["runs"]["ml"], "weak": weak["runs"]["independent"]}
+
+
+def measures(runs: dict) -> list[tuple[str, str]]:
+    """(where, metric) rows: the endpoint's, then the final PSNR of every validation set."""
+    sets = next(iter(runs["weak"].values()))["final"]
+    return [PRIMARY, *SECONDARY, *(("final " + name, "psnr") for name in sets)]
+
+
+def value(run: dict, where: str, metric: str) -> float:
+    return run["endpoint"][metric] if where == "endpoint" else run["final"][where.split(" ", 1)[1]][metric]
+
+
+def compare(runs: dict) -> list[dict]:
+    rows = []
+    for a, b in COMPARISONS:
+        seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
+        for where, metric in measures(runs):
+            x, y = ([value(runs[arm][s], where, metric) for s in seeds] for arm in (a, b))
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "where": where,
+                    "metric": metric,
+                    "seeds": seeds,
+                    "positive": sum(p > q for p, q in zip(x, y)),
+                    **stats.paired_comparison(x, y),
+                }
+            )
+    runner.add_holm([r for r in rows if (r["where"], r["metric"]) == PRIMARY])
+    return rows
+
+
+def report(runs: dict, rows: list[dict], weights: dict) -> str:
+    lines = [
+        "# Study B: a weaker adversary without distillation",
+        "",
+        f"`weak`: independent at adversarial weight {weights['weak']:g}; `independent`, `ml`: Study B "
+        f"at {weights['study']:g}. Means ± SD over seeds:",
+        "",
+        "| | " + " | ".join(f"{arm} ({len(r)})" for arm, r in runs.items()) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+    for where, metric in measures(runs):
+        cells = [
+            f"{statistics.fmean(v):.3f} ± {statistics.stdev(v):.3f}"
+            for v in ([value(run, where, metric) for run in arm_runs.values()] for arm_runs in runs.values())
+        ]
+        lines.append(f"| {where} {metric} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Paired differences a − b, 95 % CI, two-sided paired t-test; Holm over the two endpoint PSNR rows:",
+        "",
+        "| a − b | measure | mean [95 % CI] | d_z | p | p_Holm | a > b |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['a']} − {r['b']} | {r['where']} {r['metric']} | {runner.difference_cells(r)} "
+        f"| {r['positive']}/{r['n']} |"
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    study, weak = read_study(FLAGS.study), read_study(FLAGS.weak)
+    runs = arms(study, weak)
+    rows = compare(runs)
+    weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}
+    files.write_json(os.path.join(FLAGS.weak, "comparison.json"), {"adversarial_weight": weights, "comparisons": rows})
+    text = report(runs, rows, weights)
+    files.write_text(os.path.join(FLAGS.weak, "comparison.md"), text)
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,86 @@
+"""The study runners still run (on tiny sizes) and check their inputs."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+STUDIES = os.path.join(REPO, "studies")
+
+
+def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
+    from keras_mdsrgan.model.generators import build_srresnet
+
+    generator = tmp_path / "g.keras"
+    build_srresnet(2, 4, 1).save(generator)
+    out = tmp_path / "study"
+
+    def run_study(*extra):
+        return subprocess.run(
+            [
+                sys.executable,
+                "discriminator_study.py",
+                f"--generators={generator}",
+                "--scale=2",
+                "--hr_patch=16",
+                "--batch_size=2",
+                "--disc_filters=4",
+                "--disc_dense=8",
+                "--steps=2",
+                "--seeds=2",
+                "--arms=ml,control,independent",
+                f"--out={out}",
+                *extra,
+            ],
+            cwd=STUDIES,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+
+    first_run = run_study()
+    assert first_run.returncode == 0 and "control seed 1: AUC" in first_run.stdout, first_run.stderr[-3000:]
+    first = json.loads((out / "study.json").read_text())
+    again = run_study()  # run again: every finished run is kept, none trains
+    assert again.returncode == 0 and "AUC" not in again.stdout, again.stderr[-3000:]
+    study = json.loads((out / "study.json").read_text())
+    assert study["runs"] == first["runs"] and (out / "study.png").stat().st_size > 0
+    assert list(study["runs"]) == ["independent", "control", "ml"]  # the arms asked for, in the study's order
+    assert set(study["runs"]["ml"]["0"]) == {"all", "own", "peers", "bicubic"}
+    assert {r["comparison"] for r in study["comparisons"]} == {"control - independent", "ml - control"}
+    assert len(study["comparisons"]) == 2 * 5
+    assert all(row["p_holm"] >= row["p"] for row in study["comparisons"])
+    # With λ = 0 the control trains exactly as independent: identical scores, seed by seed.
+    assert study["runs"]["control"] == study["runs"]["independent"]
+    assert "| control - independent | auc |" in (out / "study.md").read_text()
+    refused = run_study("--steps=3")  # other settings are not mixed into OUT
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("error:")
+    assert "--steps" in refused.stderr
+
+
+def test_study_command_checks_its_parts():
+    result = subprocess.run(
+        [sys.executable, "study.py", "--parts=start,c"], cwd=STUDIES, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan" in result.stderr
+
+
+def test_study_starts_from_the_committed_generator_without_part_start(shared_datasets, tmp_path):
+    out = tmp_path / "study"
+    result = subprocess.run(
+        [sys.executable, "study.py", "--parts=a_gan", f"--out={out}"],
+        cwd=STUDIES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    committed = os.path.join(REPO, "docs", "study", "start", "generator_0.keras")
+    with open(committed, "rb") as f:
+        assert (out / "pretrain_2" / "generator_0.keras").read_bytes() == f.read()
+    assert "copied from docs/study/start/generator_0.keras" in result.stdout
+    # a_gan needs part b's runs: refused in one line, not a traceback.
+    assert result.returncode == 1 and "part a_gan needs the generators of part b" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,152 @@
+"""Exact resume after SIGKILL, NaN guard, TensorBoard tags."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_mdsrgan.model.layers  # noqa: F401  (registers PixelShuffle for loading)
+from conftest import REPO
+
+TINY = [
+    "--train=sample:train",
+    "--val=sample:val",
+    "--val_max_images=1",
+    "--scale=2",
+    "--hr_patch=16",
+    "--batch_size=2",
+    "--num_pairs=2",
+    "--gen_filters=4",
+    "--gen_blocks=1",
+    "--disc_filters=4",
+    "--disc_dense=8",
+    "--perceptual_weight=0",
+    "--pixel_weight=1",
+    "--checkpoint_every=1",
+    "--keep_checkpoints=2",
+    "--log_every=1",
+    "--val_every=5",
+    "--pretrain_steps=6",
+    "--gan_steps=14",
+    "--lr_decay_steps=3",
+    "--verbosity=-1",
+]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def start(run_dir, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", *extra],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def saved_steps(run_dir):
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
+def final_weights(run_dir):
+    return [
+        w
+        for k in range(2)
+        for w in keras.saving.load_model(os.path.join(run_dir, f"generator_{k}.keras"), compile=False).get_weights()
+    ]
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """One uninterrupted run (with a Ma model, so validation logs PI): shared by the tests below."""
+    run_dir = tmp_path_factory.mktemp("reference")
+    process = start(run_dir, f"--ma_model={os.path.join(REPO, 'tests', 'reference', 'ma_test_model.mat')}")
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    return run_dir
+
+
+def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
+    """Killed twice inside the GAN stage (steps 7-20), after the discriminators have been updated
+    and past the GAN learning-rate decay (GAN step 3, global step 9): the resumed run must end
+    bit-identical, so every network, optimizer state and schedule position is in the checkpoint."""
+    run_dir = str(tmp_path / "killed")
+    kills = 0
+    for target, delay in ((11, 0.0), (15, 0.1)):  # kill at different moments of the checkpoint cycle
+        process = start(run_dir)
+        deadline = time.time() + 240
+        while saved_steps(run_dir) < target and process.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=60)
+        # Whatever the moment of the kill, the newest checkpoint restores completely.
+        latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        assert latest and tf.train.load_checkpoint(latest).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == saved_steps(
+            run_dir
+        )
+    assert kills >= 2
+
+    resumed_from = saved_steps(run_dir)
+    final = start(run_dir, "--verbosity=0")  # show the progress lines
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err[-2000:]
+    assert 15 <= resumed_from < 20 and f"resuming after step {resumed_from}" in out
+    assert saved_steps(run_dir) == 20
+    assert not glob.glob(os.path.join(run_dir, "**", ".mdsrgan-tmp-*"), recursive=True)
+    for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
+        np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
+
+
+def test_tensorboard_has_the_promised_tags(reference_run):
+    tags = set()
+    for path in glob.glob(str(reference_run / "tensorboard" / "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    for pair in ("pair0", "pair1"):
+        for term in (
+            "g_pixel",
+            "g_adversarial",
+            "g_total",
+            "d_adversarial",
+            "d_distill_kl",
+            "d_total",
+            "d_real_prob",
+            "d_fake_prob",
+        ):
+            assert f"{pair}/{term}" in tags
+        assert {
+            f"val/{pair}_psnr",
+            f"val/{pair}_ssim",
+            f"val/{pair}_niqe",
+            f"val/{pair}_pi",
+            f"val/{pair}_d_auc",
+        } <= tags
+    assert {"pair0/pretrain_mse", "lr/pretrain", "lr/generator", "lr/discriminator", "val/lr_bicubic_sr_hr"} <= tags
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    """A learning rate of 1e30 blows the losses up: the run stops naming the term."""
+    run_dir = tmp_path / "nan"
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--pretrain_lr=1e30"],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert "non-finite pretrain_mse of pair0" in result.stderr and "Traceback" not in result.stderr
+    stopped_at = int(result.stderr.split(" at step ")[1].split()[0])
+    assert saved_steps(run_dir) == stopped_at - 1
