@@ -7,6 +7,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The smallest training run of the command-line tests: x2 on the bundled photos, 4-channel
+# networks, pixel + adversarial loss; each test adds its pairs, schedule and bookkeeping.
+TINY_RUN = [
+    "--train=sample:train",
+    "--val=sample:val",
+    "--val_max_images=1",
+    "--scale=2",
+    "--hr_patch=16",
+    "--batch_size=2",
+    "--gen_filters=4",
+    "--gen_blocks=1",
+    "--disc_filters=4",
+    "--disc_dense=8",
+    "--perceptual_weight=0",
+    "--pixel_weight=1",
+]
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 
 

@@ -9,24 +9,13 @@ import sys
 
 import numpy as np
 
-from conftest import REPO
+from conftest import REPO, TINY_RUN
 
 DATA = os.path.join(REPO, "tests", "fixtures", "before_redesign")
 # The command that wrote checkpoints/ckpt-10 (stopped there), now run on to step 12.
 TINY = [
-    "--train=sample:train",
-    "--val=sample:val",
-    "--val_max_images=1",
-    "--scale=2",
-    "--hr_patch=16",
-    "--batch_size=2",
+    *TINY_RUN,
     "--num_pairs=2",
-    "--gen_filters=4",
-    "--gen_blocks=1",
-    "--disc_filters=4",
-    "--disc_dense=8",
-    "--perceptual_weight=0",
-    "--pixel_weight=1",
     "--checkpoint_every=5",
     "--keep_checkpoints=2",
     "--log_every=1",

@@ -7,22 +7,11 @@ import sys
 import pytest
 from absl import flags
 
-from conftest import REPO
+from conftest import REPO, TINY_RUN
 
 TINY = [
-    "--train=sample:train",
-    "--val=sample:val",
-    "--val_max_images=1",
-    "--scale=2",
-    "--hr_patch=16",
-    "--batch_size=2",
+    *TINY_RUN,
     "--num_pairs=2",
-    "--gen_filters=4",
-    "--gen_blocks=1",
-    "--disc_filters=4",
-    "--disc_dense=8",
-    "--perceptual_weight=0",
-    "--pixel_weight=1",
     "--checkpoint_every=2",
     "--log_every=1",
 ]

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, TINY_RUN
 from keras_mdsrgan import files, interrupts
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError
@@ -23,20 +23,9 @@ from keras_mdsrgan.training import build, checkpoints, locks
 
 # One pair, GAN stage only, no validation: the shortest run whose checkpoints hold every kind of state.
 TINY = [
-    "--train=sample:train",
-    "--val=sample:val",
-    "--val_max_images=1",
-    "--scale=2",
-    "--hr_patch=16",
-    "--batch_size=2",
+    *TINY_RUN,
     "--num_pairs=1",
     "--mode=independent",
-    "--gen_filters=4",
-    "--gen_blocks=1",
-    "--disc_filters=4",
-    "--disc_dense=8",
-    "--perceptual_weight=0",
-    "--pixel_weight=1",
     "--checkpoint_every=5",
     "--keep_checkpoints=2",
     "--log_every=1",
