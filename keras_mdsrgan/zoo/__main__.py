@@ -20,6 +20,7 @@ from absl import app, flags
 from keras_mdsrgan import cli, interrupts
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import zoo
+from keras_mdsrgan.zoo import cards as cards_table
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("json", False, "Print the cards as JSON instead of a table.")
@@ -31,46 +32,6 @@ flags.DEFINE_integer("pair", 0, "Which pair of the run to pack.", lower_bound=0)
 flags.DEFINE_list("datasets", [], "NAME=HR_DIR[:LR_DIR] sets the packed model is scored on, comma-separated.")
 
 
-def _scores(card: dict, dataset: str) -> str:
-    s = card.get("scores", {}).get(dataset)
-    return f"{s['psnr']:.2f} / {s['ssim']:.4f} / {s['niqe']:.2f}" if s else "-"
-
-
-def table(cards: dict[str, dict], sizes: dict[str, int]) -> str:
-    """One row per model; a column of PSNR / SSIM / NIQE per dataset any card was scored on."""
-    datasets = list(dict.fromkeys(d for card in cards.values() for d in card.get("scores", {})))
-    head = [
-        "name",
-        "scale",
-        "architecture",
-        "parameters",
-        "file",
-        *(f"{d} PSNR / SSIM / NIQE" for d in datasets),
-        "training",
-    ]
-    rows = [" | ".join(head), " | ".join("---" for _ in head)]
-    for name, card in cards.items():
-        t = card.get("training", {})
-        training = (
-            f"step {t.get('step')} of {t.get('steps_run')}, {t.get('hours')} h, "
-            f"{t.get('images')} images ({' + '.join(map(str, t.get('data', [])))})"
-        )
-        rows.append(
-            " | ".join(
-                [
-                    zoo.PREFIX + name,
-                    f"x{card.get('scale')}",
-                    str(card.get("architecture")),
-                    f"{card.get('parameters', 0) / 1e6:.2f} M",
-                    f"{sizes[name] / 1e6:.1f} MB {card.get('dtype', '')}",
-                    *(_scores(card, d) for d in datasets),
-                    training,
-                ]
-            )
-        )
-    return "\n".join(f"| {row} |" for row in rows)
-
-
 def listing() -> None:
     shipped = zoo.names()
     if not shipped:
@@ -80,7 +41,7 @@ def listing() -> None:
     if FLAGS.json:
         print(json.dumps(cards, indent=1))
     else:
-        print(table(cards, {name: os.path.getsize(zoo.path(name)) for name in shipped}))
+        print(cards_table.table(cards, {name: os.path.getsize(zoo.path(name)) for name in shipped}))
 
 
 @interrupts.quiet_main()
@@ -104,7 +65,7 @@ def main(argv: list[str]) -> int:
             f"packed {FLAGS.run_dir} pair {FLAGS.pair} (step {card['training']['step']}) as {zoo.PREFIX}"
             f"{FLAGS.pack}: {target}, {card['dtype']} (float16 moves PSNR by {card['float16_cost_db']} dB)"
         )
-        print(table({FLAGS.pack: card}, {FLAGS.pack: os.path.getsize(target)}))
+        print(cards_table.table({FLAGS.pack: card}, {FLAGS.pack: os.path.getsize(target)}))
     except (UserError, OSError) as err:
         return cli.user_error(err)
     return 0

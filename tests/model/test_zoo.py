@@ -110,13 +110,12 @@ def test_the_listing_names_every_shipped_model_with_its_card(finished_run, tmp_p
     import sys
 
     from conftest import REPO
-    from keras_mdsrgan.zoo import __main__ as cli
-    from keras_mdsrgan.zoo import packing
+    from keras_mdsrgan.zoo import cards, packing
 
     target, card = packing.pack_run(
         "tiny", str(finished_run[0]), {"val": "sample:val"}, folder=str(tmp_path / "zoo"), verbose=False
     )
-    table = cli.table({"tiny": card}, {"tiny": os.path.getsize(target)})
+    table = cards.table({"tiny": card}, {"tiny": os.path.getsize(target)})
     row = table.splitlines()[2]
     assert row.startswith("| zoo:tiny | x2 | SRResNet: 2 residual block(s) × 8 channels") and "float16" in row
     assert f"{card['scores']['val']['psnr']:.2f} / " in row and "step 500 of 1000" in row
