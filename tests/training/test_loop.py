@@ -145,6 +145,15 @@ def test_progress_writes_window_means_with_learning_rates(tmp_path):
     assert logged["lr/generator"] == {2: 0.25, 4: 0.25, 5: 0.25}
 
 
+def test_resumed_progress_bar_times_only_the_steps_it_saw():
+    from keras_mdsrgan.training.progress import ResumedProgbar
+
+    bar = ResumedProgbar(24000, resumed_at=5000, verbose=0)
+    assert bar._seen_so_far == 5000  # the bar starts where the run resumed
+    # 10 steps in 20 s after the resume: 2 s a step (Keras alone divides by 5010: 4 ms).
+    assert bar._estimate_step_duration(5010, bar._start + 20.0) == 2.0
+
+
 def test_validator_traces_each_generator_once(monkeypatch):
     from keras_mdsrgan.quality import evaluation
     from keras_mdsrgan.training.validation import Validator
