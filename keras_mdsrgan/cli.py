@@ -162,5 +162,9 @@ def zoo() -> None:
     run_module("keras_mdsrgan.zoo.__main__")
 
 
+def demo() -> None:
+    run_module("keras_mdsrgan.demo.__main__")
+
+
 def flagfile() -> None:
     run_module("keras_mdsrgan.flagfile")

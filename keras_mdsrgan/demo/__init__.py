@@ -1,0 +1,1 @@
+"""The demo page (``mdsrgan-demo``): ``engine`` does the work, ``page`` is the Gradio page."""
