@@ -1,7 +1,9 @@
 """Upscale an image or a folder with a .keras, SavedModel, .tflite or .onnx generator.
 
-  python -m keras_mdsrgan.upscale --model=PATH --input=FILE_OR_DIR --output=FILE_OR_DIR \
+  python -m keras_mdsrgan.upscale [--model=PATH] --input=FILE_OR_DIR --output=FILE_OR_DIR \
       [--tile=N --overlap=N --max_image_pixels=N]
+
+Without --model it uses the zoo's x4 generator (``zoo:x4``) and says so.
 
 Inputs follow the training decoding rule (grey, palette, 16-bit become 8-bit RGB); an alpha
 channel is upscaled with MATLAB bicubic and kept when the output format has one (PNG, WebP,
@@ -27,7 +29,13 @@ from keras_mdsrgan.data import imageio
 from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A .keras generator, an exported SavedModel folder, a .tflite or an .onnx file.")
+DEFAULT_MODEL = "zoo:x4"
+flags.DEFINE_string(
+    "model",
+    None,
+    f"A .keras generator, an exported SavedModel folder, a .tflite or an .onnx file, or zoo:NAME "
+    f"(default: {DEFAULT_MODEL}).",
+)
 flags.DEFINE_string("input", None, "An image file or a folder of images.")
 flags.DEFINE_string("output", None, "The output file (for a file input) or folder (for a folder input).")
 flags.DEFINE_integer(
@@ -46,7 +54,7 @@ flags.DEFINE_bool(
     "they are written to a temporary name and renamed), e.g. to finish an interrupted folder.",
 )
 cli.define_max_image_pixels()
-flags.mark_flags_as_required(["model", "input", "output"])
+flags.mark_flags_as_required(["input", "output"])
 
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
 
@@ -93,7 +101,9 @@ def main(argv: list[str]) -> int:
     try:
         imageio.set_max_image_pixels(FLAGS.max_image_pixels)
         jobs = imageio.output_files(FLAGS.input, FLAGS.output)
-        upscaler = inference.load(FLAGS.model)
+        if FLAGS.model is None:
+            print(f"using {DEFAULT_MODEL} (no --model given)")
+        upscaler = inference.load(FLAGS.model or DEFAULT_MODEL)
         scale = inference.model_scale(upscaler)
     except UserError as err:
         return cli.user_error(err)
