@@ -273,7 +273,7 @@ def pair_means(per_pair: dict, keys, prefix: str = "") -> dict[str, float]:
     return {
         prefix + k: statistics.fmean(s[k] for s in per_pair.values())
         for k in keys
-        if all(s.get(k) is not None for s in per_pair.values())
+        if per_pair and all(s.get(k) is not None for s in per_pair.values())
     }
 
 
@@ -286,10 +286,14 @@ def load_run(arm: str, seed: int) -> dict | None:
     curves = read_curves(folder)
     endpoint = {m: statistics.fmean(list(c.values())[-FLAGS.endpoint_validations :]) for m, c in curves.items()}
     probes = results.get("discriminators", {})
+    inference = results.get("discriminators_inference", {})  # runs since the probe's inference mode
     final = {
         name: {
             **pair_means({p: s for p, s in models.items() if p != "bicubic"}, ("psnr", "ssim", "niqe", "pi")),
-            **pair_means({p: s["all"] for p, s in probes.get(name, {}).items()}, ("auc", "ece"), "d_"),
+            **pair_means({p: s["all"] for p, s in probes.get(name, {}).items()}, ("auc", "ece", "nll"), "d_"),
+            **pair_means(
+                {p: s["all"] for p, s in inference.get(name, {}).items()}, ("auc", "ece", "nll"), "d_inference_"
+            ),
         }
         for name, models in results["results"].items()
     }

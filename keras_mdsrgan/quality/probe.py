@@ -2,13 +2,17 @@
 
 The probe cuts HR patches (the discriminators' input size) on a grid from validation images,
 with their LR patches. Every discriminator then classifies the real patches against three kinds
-of generated ones, each kind judged as a batch of its own with batch statistics, exactly as the
-discriminator judges during training (its moving statistics, which training never uses and
-which the mutual modes' extra peer passes would shift, are left as they were):
+of generated ones, scored in two modes:
+  batch      each kind judged as a batch of its own with batch statistics, exactly as the
+             discriminator judges during training (its moving statistics, which training never
+             uses and which the mutual modes' extra peer passes would shift, are left as they were);
+  inference  every patch judged with the moving statistics (``training=False``), so that a
+             batch's own statistics cannot hide what tells its images apart.
+The kinds:
   own      its own generator's SR of the LR patches,
   peers    every other pair's generator's SR (none when K = 1),
   bicubic  MATLAB bicubic of the LR patches, a fixed reference generator that never trains.
-Scores (``discriminator_metrics.summary``) are given per kind and for all of them together.
+Scores (``discriminator_metrics.summary``, from the logits) are given per kind and for all of them together.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from keras_mdsrgan.data import resize
 from keras_mdsrgan.quality import discriminator_metrics
 
 MAX_PATCHES = 64
+MODES = ("batch", "inference")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,25 +59,30 @@ def make_probe(images, scale: int, hr_patch: int, max_patches: int = MAX_PATCHES
     return Probe(*(a.astype(np.float32) / 255.0 for a in (lrs, hrs, bicubic)))
 
 
-def _real_probability(discriminator, images: np.ndarray) -> np.ndarray:
-    """P(real) of each image, the batch judged as in training; batch-norm moving statistics restored."""
+def _logits(discriminator, images: np.ndarray, mode: str) -> np.ndarray:
+    """The logit of each image: in ``batch`` mode the batch judged as in training, batch-norm
+    moving statistics restored; in ``inference`` mode with the moving statistics."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "inference":
+        return tf.cast(discriminator(tf.constant(images), training=False), tf.float32)[:, 0].numpy()
     saved = [v.numpy() for v in discriminator.non_trainable_variables]
     logits = discriminator(tf.constant(images), training=True)
     for variable, value in zip(discriminator.non_trainable_variables, saved):
         variable.assign(value)
-    return tf.sigmoid(tf.cast(logits, tf.float32))[:, 0].numpy()
+    return tf.cast(logits, tf.float32)[:, 0].numpy()
 
 
-def discriminator_scores(generators, discriminators, probe: Probe) -> dict[str, dict[str, dict]]:
-    """{pairK: {"all" | "own" | "peers" | "bicubic": {acc, auc, nll, ece, brier}}}."""
+def discriminator_scores(generators, discriminators, probe: Probe, mode: str = "batch") -> dict[str, dict[str, dict]]:
+    """{pairK: {"all" | "own" | "peers" | "bicubic": {acc, auc, nll, ece, brier}}} in ``mode``."""
     srs = [tf.cast(g(tf.constant(probe.lr), training=False), tf.float32).numpy() for g in generators]
     scores = {}
     for k, d in enumerate(discriminators):
-        real = _real_probability(d, probe.hr)
+        real = _logits(d, probe.hr, mode)
         fakes = {
-            "own": _real_probability(d, srs[k]),
-            "peers": np.concatenate([_real_probability(d, sr) for j, sr in enumerate(srs) if j != k] or [np.empty(0)]),
-            "bicubic": _real_probability(d, probe.bicubic),
+            "own": _logits(d, srs[k], mode),
+            "peers": np.concatenate([_logits(d, sr, mode) for j, sr in enumerate(srs) if j != k] or [np.empty(0)]),
+            "bicubic": _logits(d, probe.bicubic, mode),
         }
         per_kind = {"all": _summary(real, np.concatenate(list(fakes.values())))}
         per_kind.update({kind: _summary(real, fake) for kind, fake in fakes.items() if fake.size})

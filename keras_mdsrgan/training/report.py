@@ -45,10 +45,19 @@ def final_evaluation(
     probes = (
         {name: probe.make_probe(images, scale, hr_patch) for name, images in val_sets.items()} if discriminators else {}
     )
-    d_scores = {name: probe.discriminator_scores(generators, discriminators, p) for name, p in probes.items() if p}
+    d_scores = {
+        mode: {name: probe.discriminator_scores(generators, discriminators, p, mode) for name, p in probes.items() if p}
+        for mode in probe.MODES
+    }
     files.write_json(
         os.path.join(run_dir, "results.json"),
-        {"scale": scale, "results": results, "pi_note": evaluation.pi_note(ma_model), "discriminators": d_scores},
+        {
+            "scale": scale,
+            "results": results,
+            "pi_note": evaluation.pi_note(ma_model),
+            "discriminators": d_scores["batch"],
+            "discriminators_inference": d_scores["inference"],
+        },
     )
     files.write_text(os.path.join(run_dir, "results.md"), evaluation.markdown_table(results) + "\n")
     if sample:

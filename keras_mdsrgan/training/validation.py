@@ -65,7 +65,8 @@ class Validator:
         return per_pair
 
     def _log_discriminators(self) -> None:
-        """val/pairK_d_{acc,auc,nll,ece,brier} on the whole probe, and val/pairK_d_auc_{kind}."""
+        """val/pairK_d_{acc,auc,nll,ece,brier} on the whole probe and val/pairK_d_auc_{kind}, in
+        batch mode (as in training); val/pairK_d_inference_{acc,...} with the moving statistics."""
         scores = probe.discriminator_scores(self.generators, self.discriminators, self.probe)
         for pair, per_kind in scores.items():
             for metric, value in per_kind["all"].items():
@@ -73,6 +74,10 @@ class Validator:
             for kind, values in per_kind.items():
                 if kind != "all":
                     tf.summary.scalar(f"val/{pair}_d_auc_{kind}", values["auc"])
+        scores = probe.discriminator_scores(self.generators, self.discriminators, self.probe, mode="inference")
+        for pair, per_kind in scores.items():
+            for metric, value in per_kind["all"].items():
+                tf.summary.scalar(f"val/{pair}_d_inference_{metric}", value)
 
 
 def read_history(run_dir: str) -> list[dict]:
