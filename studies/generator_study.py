@@ -110,7 +110,15 @@ flags.DEFINE_integer(
     lower_bound=1,
 )
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the finished runs.")
-flags.mark_flag_as_required("start")
+flags.DEFINE_bool(
+    "from_study_json",
+    False,
+    "Rewrite the report from OUT/study.json (the committed record: runs, settings, machine) instead "
+    "of the run folders, e.g. after a change of analysis; --start and the settings flags are taken from it.",
+)
+flags.register_validator(
+    "start", lambda v: v is not None or FLAGS.from_study_json, "--start is required (unless --from_study_json)"
+)
 flags.register_validator("arms", lambda arms: set(arms) <= set(ARMS), f"--arms must be among {', '.join(ARMS)}")
 FLAGS = flags.FLAGS
 
@@ -325,17 +333,32 @@ def with_holm(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def compare(runs: dict) -> list[dict]:
-    """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family."""
-    every = [str(s) for s in range(FLAGS.seeds)]
-    return with_holm(
-        [
-            {"comparison": f"{a} - {b}", "metric": m, **stats.paired_comparison(*pair)}
-            for a, b in comparisons(runs)
-            for m in METRICS
-            if (pair := endpoints(runs, a, b, m, every))
-        ]
-    )
+def cannot_differ(comparison: str, metric: str, x: list, y: list, seen: dict) -> str | None:
+    """Why a row has no place in a test family, or None: every paired difference exactly 0 (an
+    arm that trains exactly as the other), or the same differences as an earlier row of the
+    metric (control − adv0 copies independent − adv0). ``seen`` collects the rows kept."""
+    differences = tuple(a - b for a, b in zip(x, y))
+    if not any(differences):
+        return "every difference exactly 0"
+    if (metric, differences) in seen:
+        return f"the same differences as {seen[metric, differences]}"
+    seen[metric, differences] = comparison
+    return None
+
+
+def compare(runs: dict) -> tuple[list[dict], list[dict]]:
+    """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family
+    of the rows that can differ; and the rows left out, with the reason."""
+    every, seen, rows, left_out = [str(s) for s in range(FLAGS.seeds)], {}, [], []
+    for a, b in comparisons(runs):
+        for m in METRICS:
+            if pair := endpoints(runs, a, b, m, every):
+                row = {"comparison": f"{a} - {b}", "metric": m}
+                if reason := cannot_differ(row["comparison"], m, *pair, seen):
+                    left_out.append({**row, "reason": reason})
+                else:
+                    rows.append({**row, **stats.paired_comparison(*pair)})
+    return with_holm(rows), left_out
 
 
 def replicate(runs: dict) -> list[dict]:
@@ -345,10 +368,12 @@ def replicate(runs: dict) -> list[dict]:
         return []
     first = [str(s) for s in range(FLAGS.replication_from)]
     later = [str(s) for s in range(FLAGS.replication_from, FLAGS.seeds)]
-    rows = []
+    rows, seen = [], {}
     for a, b in comparisons(runs):
         for m in METRICS:
             if (look := endpoints(runs, a, b, m, first)) and (again := endpoints(runs, a, b, m, later)):
+                if cannot_differ(f"{a} - {b}", m, *again, seen):
+                    continue
                 if result := stats.replication(*look, *again):
                     rows.append({"comparison": f"{a} - {b}", "metric": m, **result})
     return with_holm(rows)
@@ -399,7 +424,15 @@ def comparison_table(rows: list[dict]) -> list[str]:
     ]
 
 
-def markdown(runs: dict, start: dict, rows: list[dict], replication: list[dict]) -> str:
+def left_out_lines(left_out: list[dict]) -> list[str]:
+    """One sentence per comparison left out of the family, its metrics and reason."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in left_out:
+        grouped.setdefault((row["comparison"], row["reason"]), []).append(row["metric"])
+    return [f"Left out of the family (they cannot differ): {c} ({', '.join(m)}: {r})." for (c, r), m in grouped.items()]
+
+
+def markdown(runs: dict, start: dict, rows: list[dict], left_out: list[dict], replication: list[dict]) -> str:
     sets = list(val_sets())
     endpoint = {
         f"{arm} ({len(seeds)} seeds)": per_metric(r["endpoint"] for r in seeds.values()) for arm, seeds in runs.items()
@@ -428,6 +461,8 @@ def markdown(runs: dict, start: dict, rows: list[dict], replication: list[dict])
         "",
         *comparison_table(rows),
     ]
+    if left_out:
+        lines += ["", *left_out_lines(left_out)]
     if replication:
         lines += [
             "",
@@ -484,8 +519,8 @@ def plot_plane(runs: dict, start: dict, path: str) -> None:
     save(figure, path)
 
 
-def report() -> None:
-    """study.json, study.md, curves.png and plane.png from the finished runs on disk."""
+def record_from_disk() -> dict:
+    """What the report is made of, from the finished runs on disk."""
     runs = {arm: {str(s): r for s in range(FLAGS.seeds) if (r := load_run(arm, s))} for arm in FLAGS.arms}
     runs = {arm: seeds for arm, seeds in runs.items() if seeds}
     if not runs:
@@ -497,26 +532,70 @@ def report() -> None:
     }
     seconds = {f"{arm}_seed{s}": r.get("seconds") for arm, seeds in runs.items() for s, r in seeds.items()}
     seconds["start_eval"] = (read_json(os.path.join(FLAGS.out, "start_eval", "eval_time.json")) or {}).get("seconds")
-    total, computer, rows, replication = sum(filter(None, seconds.values())), machine(), compare(runs), replicate(runs)
+    computer = machine()
     threads = {r.get("threads") for seeds in runs.values() for r in seeds.values()} - {None}
     computer += f" (runs side by side, {max(threads)} thread(s) each)" if threads else ""
     with open(FLAGS.flagfile_base) as f:
         flagfile = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    return {
+        "machine": computer,
+        "settings": settings(),
+        "flagfile_base": flagfile,
+        "seconds": seconds,
+        "start_eval": start,
+        "runs": runs,
+    }
+
+
+def record_from_json() -> dict:
+    """What the report is made of, from OUT/study.json; the settings flags set from its settings
+    (curves' steps back to integers), the runs limited to --arms and --seeds."""
+    saved = read_json(os.path.join(FLAGS.out, "study.json"))
+    if saved is None:
+        raise UserError(f"{FLAGS.out}: no study.json to report from")
+    for key in SETTINGS:
+        FLAGS[key].value = saved["settings"][key]
+    FLAGS.val = [f"{name}={spec}" for name, spec in saved["settings"]["val"].items()]
+    seeds = {str(s) for s in range(FLAGS.seeds)}
+    runs = {
+        arm: {
+            seed: {**run, "curves": {m: {int(k): v for k, v in c.items()} for m, c in run["curves"].items()}}
+            for seed, run in saved["runs"][arm].items()
+            if seed in seeds
+        }
+        for arm in FLAGS.arms
+        if arm in saved["runs"]
+    }
+    kept = {f"{arm}_seed{s}" for arm, r in runs.items() for s in r} | {"start_eval"}
+    return {
+        **{k: saved[k] for k in ("machine", "settings", "flagfile_base", "start_eval")},
+        "seconds": {k: v for k, v in saved["seconds"].items() if k in kept},
+        "runs": {arm: r for arm, r in runs.items() if r},
+    }
+
+
+def report() -> None:
+    """study.json, study.md, curves.png and plane.png from the finished runs on disk (or from
+    study.json with --from_study_json)."""
+    record = record_from_json() if FLAGS.from_study_json else record_from_disk()
+    runs, start, seconds, computer = record["runs"], record["start_eval"], record["seconds"], record["machine"]
+    total, (rows, left_out), replication = sum(filter(None, seconds.values())), compare(runs), replicate(runs)
     files.write_json(
         os.path.join(FLAGS.out, "study.json"),
         {
             "machine": computer,
-            "settings": settings(),
-            "flagfile_base": flagfile,
+            "settings": record["settings"],
+            "flagfile_base": record["flagfile_base"],
             "arms": list(runs),
             "seconds": seconds,
             "start_eval": start,
             "runs": runs,
             "comparisons": rows,
+            "left_out": left_out,
             "replication": replication,
         },
     )
-    text = markdown(runs, start, rows, replication)
+    text = markdown(runs, start, rows, left_out, replication)
     files.write_text(os.path.join(FLAGS.out, "study.md"), f"Machine: {computer}; {total:.0f} s of runs.\n\n{text}")
     plot_curves(runs, os.path.join(FLAGS.out, "curves.png"))
     plot_plane(runs, start, os.path.join(FLAGS.out, "plane.png"))
@@ -526,10 +605,12 @@ def report() -> None:
 def main(argv) -> int:
     del argv
     for name in ("start", "flagfile_base", "shared", "out"):  # the runs start in the repository root
-        FLAGS[name].value = os.path.abspath(FLAGS[name].value)
+        if FLAGS[name].value is not None:
+            FLAGS[name].value = os.path.abspath(FLAGS[name].value)
     try:
-        check_settings(FLAGS.out)
-        if not FLAGS.report_only:
+        if not FLAGS.from_study_json:
+            check_settings(FLAGS.out)
+        if not (FLAGS.report_only or FLAGS.from_study_json):
             evaluate_start()
             train_all()
         report()

@@ -159,3 +159,39 @@ def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
     (tmp_path / "b_weak" / "study.json").write_text(json.dumps(weak))
     refused = compare()
     assert refused.returncode == 1 and "differ in more than the adversarial weight: gan_steps" in refused.stderr
+
+
+def test_study_b_report_is_remade_from_its_committed_record(tmp_path, shared_datasets):
+    """The committed docs/study/b report comes back byte for byte from its study.json, and its Holm
+    family holds no row that cannot differ (control trains exactly as independent)."""
+    import shutil
+
+    committed = os.path.join(REPO, "docs", "study", "b")  # the paper table needs ../shared/paper
+    out = shutil.copytree(committed, tmp_path / "b")
+    for name in ("study.md", "plane.png", "curves.png"):
+        os.remove(out / name)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "generator_study.py",
+            f"--out={out}",
+            "--arms=adv0,independent,control,ml,labels",
+            "--seeds=9",
+            "--replication_from=5",
+            "--from_study_json",
+        ],
+        cwd=os.path.join(REPO, "studies"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("study.md", "study.json", "plane.png", "curves.png"):
+        with open(os.path.join(committed, name), "rb") as a, open(out / name, "rb") as b:
+            assert a.read() == b.read(), name
+    study = json.loads((out / "study.json").read_text())
+    assert not [r for r in study["comparisons"] if r["comparison"].startswith("control - ")]
+    assert {(r["comparison"], r["reason"].split(" as ")[0]) for r in study["left_out"]} == {
+        ("control - independent", "every difference exactly 0"),
+        ("control - adv0", "the same differences"),
+    }
