@@ -514,7 +514,8 @@ def plot_plane(runs: dict, start: dict, path: str) -> None:
         scores = start.get(first, {}).get(model, {})
         if scores.get("niqe") is not None:
             axis.scatter(scores["niqe"], scores["psnr"], color="k", marker=marker, s=80, label=model)
-    axis.set(xlabel="NIQE (lower is better)", ylabel="PSNR (dB)", title=f"endpoint on {first}")
+    weight = f"adversarial weight {FLAGS.adversarial_weight:g}" + (" (adv0: 0)" if "adv0" in runs else "")
+    axis.set(xlabel="NIQE (lower is better)", ylabel="PSNR (dB)", title=f"endpoint on {first}, {weight}")
     axis.legend(fontsize=8)
     save(figure, path)
 

@@ -1,7 +1,8 @@
 """Paired comparisons over seeds: the statistics of the discriminator study.
 
 Pure functions: a paired t-test with its mean difference, 95 % confidence interval and effect
-size (Cohen's d_z = mean difference / SD of the differences), Holm's step-down correction
+size (Cohen's d_z = mean difference / SD of the differences), an equivalence test (TOST: two
+one-sided paired t-tests against ± a margin, with the 90 % CI it matches), Holm's step-down correction
 of a family of p-values (controls the family-wise error rate without assuming independence),
 and the seeds a paired t-test needs to detect a given d_z (the power statement of a study).
 """
@@ -35,6 +36,22 @@ def paired_comparison(a, b, confidence: float = 0.95, alternative: str = "two-si
         "p": p,
         "n": int(diffs.size),
     }
+
+
+def equivalence(a, b, margin: float) -> dict[str, float]:
+    """TOST of a − b over paired seeds within ± ``margin``: p is the larger of the two one-sided
+    p-values (H0: mean ≤ −margin, H0: mean ≥ +margin); p < α exactly when the (1 − 2α) CI lies
+    inside the margin. Needs ≥ 2 pairs and differences with spread."""
+    diffs = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    if diffs.size < 2 or margin <= 0:
+        raise ValueError("an equivalence test needs at least 2 pairs and a positive margin")
+    mean, se = float(diffs.mean()), float(diffs.std(ddof=1)) / math.sqrt(diffs.size)
+    if se == 0:
+        raise ValueError("an equivalence test needs differences that vary")
+    df = diffs.size - 1
+    p = max(float(stats.t.sf((mean + margin) / se, df)), float(stats.t.cdf((mean - margin) / se, df)))
+    half = stats.t.ppf(0.95, df) * se
+    return {"margin": margin, "mean_diff": mean, "ci90_low": mean - half, "ci90_high": mean + half, "p": p}
 
 
 def replication(first_a, first_b, later_a, later_b) -> dict[str, float] | None:

@@ -6,7 +6,10 @@ Compares, paired over the seeds both have, the `independent` runs of a second ge
   weak − independent   does the weaker adversarial weight alone move the generators?
   ml − weak            does distillation do more than the weaker pull?
 on the endpoint (Set5 PSNR primary, Holm over the two; SSIM and NIQE secondary) and the final
-PSNR of every validation set (secondary). Writes WEAK/comparison.json and comparison.md.
+PSNR of every validation set (secondary); and whether ml − weak is equivalent to zero (TOST)
+within half the effect it would explain, Study B's ml − independent endpoint PSNR. Writes
+WEAK/comparison.json, comparison.md and comparison_plane.png (the endpoint PSNR–NIQE plane of
+adv0, independent, ml and weak, each labelled with its adversarial weight).
 
   python studies/weaker_adversary.py --study=runs/study/b --weak=runs/study/b_weak
 """
@@ -17,11 +20,15 @@ import json
 import os
 import statistics
 
+import matplotlib
 from absl import app, flags
 
 import runner
 import stats
 from keras_mdsrgan import files
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 PRIMARY = ("endpoint", "psnr")
 SECONDARY = (("endpoint", "ssim"), ("endpoint", "niqe"))
@@ -85,7 +92,42 @@ def compare(runs: dict) -> list[dict]:
     return rows
 
 
-def report(runs: dict, rows: list[dict], weights: dict) -> str:
+def equivalence(runs: dict, study: dict) -> dict:
+    """TOST of ml − weak endpoint PSNR within ± half of Study B's ml − independent effect."""
+    effect = next(
+        r["mean_diff"] for r in study["comparisons"] if (r["comparison"], r["metric"]) == ("ml - independent", "psnr")
+    )
+    seeds = sorted(set(runs["ml"]) & set(runs["weak"]), key=int)
+    x, y = ([value(runs[arm][s], *PRIMARY) for s in seeds] for arm in ("ml", "weak"))
+    return {"effect": effect, **stats.equivalence(x, y, margin=abs(effect) / 2)}
+
+
+def plot_plane(study: dict, weak: dict, weights: dict, path: str) -> None:
+    """Endpoint (NIQE, PSNR) of every arm of the comparison: a point per seed, a cross at the mean."""
+    arms = {
+        "adv0 (0)": study["runs"].get("adv0", {}),
+        f"independent ({weights['study']:g})": study["runs"]["independent"],
+        f"ml ({weights['study']:g})": study["runs"]["ml"],
+        f"weak: independent ({weights['weak']:g})": weak["runs"]["independent"],
+    }
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    for i, (label, seeds) in enumerate((k, v) for k, v in arms.items() if v):
+        points = [(r["endpoint"]["niqe"], r["endpoint"]["psnr"]) for r in seeds.values()]
+        axis.scatter(*zip(*points), color=f"C{i}", s=18, alpha=0.6)
+        mean = [statistics.fmean(v) for v in zip(*points)]
+        axis.scatter(*mean, color=f"C{i}", marker="X", s=120, edgecolor="k", label=f"{label}, {len(points)} seeds")
+    axis.set(
+        xlabel="NIQE (lower is better)",
+        ylabel="PSNR (dB)",
+        title=f"endpoint on {next(iter(study['settings']['val']))}; arm (adversarial weight)",
+    )
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    plt.close(figure)
+
+
+def report(runs: dict, rows: list[dict], weights: dict, tost: dict) -> str:
     lines = [
         "# Study B: a weaker adversary without distillation",
         "",
@@ -113,6 +155,14 @@ def report(runs: dict, rows: list[dict], weights: dict) -> str:
         f"| {r['positive']}/{r['n']} |"
         for r in rows
     ]
+    shown = "shown" if tost["p"] < 0.05 else "not shown"
+    lines += [
+        "",
+        f"Equivalence (TOST) of ml − weak endpoint PSNR within ± half of Study B's ml − independent effect "
+        f"({tost['effect']:+.3f} dB, so ± {tost['margin']:.3f} dB): mean {tost['mean_diff']:+.3f}, 90 % CI "
+        f"[{tost['ci90_low']:+.3f}, {tost['ci90_high']:+.3f}], p = {tost['p']:.3g}: equivalence at that margin is "
+        f"{shown}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -120,10 +170,14 @@ def main(argv):
     del argv
     study, weak = read_study(FLAGS.study), read_study(FLAGS.weak)
     runs = arms(study, weak)
-    rows = compare(runs)
+    rows, tost = compare(runs), equivalence(runs, study)
     weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}
-    files.write_json(os.path.join(FLAGS.weak, "comparison.json"), {"adversarial_weight": weights, "comparisons": rows})
-    text = report(runs, rows, weights)
+    files.write_json(
+        os.path.join(FLAGS.weak, "comparison.json"),
+        {"adversarial_weight": weights, "comparisons": rows, "equivalence": tost},
+    )
+    text = report(runs, rows, weights, tost)
+    plot_plane(study, weak, weights, os.path.join(FLAGS.weak, "comparison_plane.png"))
     files.write_text(os.path.join(FLAGS.weak, "comparison.md"), text)
     print(text)
 

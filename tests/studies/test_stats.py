@@ -54,3 +54,17 @@ def test_seeds_for_power_matches_gpower_tables():
     # G*Power, matched-pairs t-test, two-sided α = 0.05, power 0.8: d_z 0.5 -> 34, 0.8 -> 15, 1.0 -> 10.
     assert [stats.seeds_for_power(dz) for dz in (0.5, 0.8, 1.0, -1.0)] == [34, 15, 10, 10]
     assert stats.seeds_for_power(0.0) is None and stats.seeds_for_power(math.inf) == 2
+
+
+def test_equivalence_is_two_one_sided_tests_and_agrees_with_the_90_ci():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0.02, 0.1, 9), np.zeros(9)
+    result = stats.equivalence(a, b, margin=0.15)
+    lower = scipy_stats.ttest_1samp(a + 0.15, 0.0, alternative="greater").pvalue
+    upper = scipy_stats.ttest_1samp(a - 0.15, 0.0, alternative="less").pvalue
+    assert result["p"] == pytest.approx(max(lower, upper), rel=1e-9)
+    for margin in (0.05, 0.1, 0.15, 0.3):  # p < 0.05 exactly when the 90 % CI lies inside the margin
+        r = stats.equivalence(a, b, margin)
+        assert (r["p"] < 0.05) == (-margin < r["ci90_low"] and r["ci90_high"] < margin)
+    with pytest.raises(ValueError, match="positive margin"):
+        stats.equivalence(a, b, 0.0)
