@@ -56,7 +56,16 @@ flags.DEFINE_integer("steps", 300, "Discriminator steps per run.")
 flags.DEFINE_integer("seeds", 8, "Paired seeds (0 .. seeds-1).", lower_bound=2)
 flags.DEFINE_list("arms", ["independent", "control", "ml", "ml_star"], "Arms to run and compare.")
 flags.DEFINE_string("out", "runs/discriminator_study", "Output folder.")
-flags.mark_flag_as_required("generators")
+flags.DEFINE_bool(
+    "from_study_json",
+    False,
+    "Rewrite the report from OUT/study.json (the committed record) instead of running or reading the runs.",
+)
+flags.register_validator(
+    "generators",
+    lambda v: v is not None or FLAGS.from_study_json,
+    "--generators is required (unless --from_study_json)",
+)
 FLAGS = flags.FLAGS
 
 ARMS = {
@@ -184,15 +193,18 @@ def plot(runs: dict, path: str) -> None:
     plt.close(figure)
 
 
-def compare(runs: dict) -> list[dict]:
-    """Every comparison of the arms run × metric (on the whole probe), Holm-corrected over that family."""
-    rows = []
+def compare(runs: dict) -> tuple[list[dict], list[dict]]:
+    """Every comparison of the arms run × metric (on the whole probe), Holm-corrected over the
+    rows that can differ; and the rows left out, with the reason."""
+    rows, left_out, seen = [], [], {}
     for a, b in [(a, b) for a, b in COMPARISONS if a in runs and b in runs]:
         for metric in METRICS:
             seeds = sorted(set(runs[a]) & set(runs[b]))
-            result = stats.paired_comparison(
-                [runs[a][s]["all"][metric] for s in seeds], [runs[b][s]["all"][metric] for s in seeds]
-            )
+            x, y = [runs[a][s]["all"][metric] for s in seeds], [runs[b][s]["all"][metric] for s in seeds]
+            if reason := runner.cannot_differ(f"{a} - {b}", metric, x, y, seen):
+                left_out.append({"comparison": f"{a} - {b}", "metric": metric, "reason": reason})
+                continue
+            result = stats.paired_comparison(x, y)
             rows.append(
                 {
                     "comparison": f"{a} - {b}",
@@ -202,10 +214,10 @@ def compare(runs: dict) -> list[dict]:
                 }
             )
     runner.add_holm(rows)
-    return rows
+    return rows, left_out
 
 
-def markdown(runs: dict, rows: list[dict]) -> str:
+def markdown(runs: dict, rows: list[dict], left_out: list[dict]) -> str:
     lines = ["| arm | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
     for arm in runs:
         cells = []
@@ -226,6 +238,8 @@ def markdown(runs: dict, rows: list[dict]) -> str:
             f"{r['ci_high']:+.4f}] | {r['cohens_dz']:+.2f} | {r['p']:.3g} | {r['p_holm']:.3g} | "
             f"{r['seeds_for_80_power'] or 'never'} |"
         )
+    if left_out:
+        lines += ["", *runner.left_out_lines(left_out)]
     return "\n".join(lines) + "\n"
 
 
@@ -239,37 +253,51 @@ def inputs() -> tuple:
     return generators, store, sample
 
 
-def main(argv) -> int:
-    del argv
-    try:
-        runner.check_settings(FLAGS.out, settings())
-    except UserError as err:
-        return cli.user_error(err)
+def record_from_runs() -> dict:
+    """Every arm × seed, run now or read back from OUT/runs."""
+    runner.check_settings(FLAGS.out, settings())
     arms = [arm for arm in ARMS if arm in FLAGS.arms]
-    records, start = {}, time.time()
+    records = {}
     for seed in range(FLAGS.seeds):
         for arm in arms:
             records[arm, seed] = load_or_run(
                 arm, seed, lambda arm=arm, seed=seed: run_arm(arm, seed, *inputs()), os.path.join(FLAGS.out, "runs")
             )
-    runs = {arm: {str(seed): records[arm, seed]["scores"] for seed in range(FLAGS.seeds)} for arm in arms}
-    seconds = {f"{arm}_seed{seed}": records[arm, seed]["seconds"] for arm in arms for seed in range(FLAGS.seeds)}
-    rows = compare(runs)
-    payload = {
+    return {
         "machine": machine(),
-        "seconds": seconds,
+        "seconds": {f"{arm}_seed{seed}": records[arm, seed]["seconds"] for arm in arms for seed in range(FLAGS.seeds)},
         "settings": settings(),
         "seeds": FLAGS.seeds,
-        "runs": runs,
-        "comparisons": rows,
+        "runs": {arm: {str(seed): records[arm, seed]["scores"] for seed in range(FLAGS.seeds)} for arm in arms},
     }
-    files.write_json(os.path.join(FLAGS.out, "study.json"), payload)
-    table = markdown(runs, rows)
+
+
+def record_from_json() -> dict:
+    """The committed record OUT/study.json: its runs, seconds, settings and machine."""
+    path = os.path.join(FLAGS.out, "study.json")
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no study.json to report from")
+    with open(path) as f:
+        saved = json.load(f)
+    return {k: saved[k] for k in ("machine", "seconds", "settings", "seeds", "runs")}
+
+
+def main(argv) -> int:
+    del argv
+    start = time.time()
+    try:
+        record = record_from_json() if FLAGS.from_study_json else record_from_runs()
+    except UserError as err:
+        return cli.user_error(err)
+    runs, seconds = record["runs"], record["seconds"]
+    rows, left_out = compare(runs)
+    files.write_json(os.path.join(FLAGS.out, "study.json"), {**record, "comparisons": rows, "left_out": left_out})
+    table = markdown(runs, rows, left_out)
     files.write_text(os.path.join(FLAGS.out, "study.md"), table)
     plot(runs, os.path.join(FLAGS.out, "study.png"))
     print(
-        f"{FLAGS.seeds} seeds x {len(arms)} arms x {FLAGS.steps} steps: {sum(seconds.values()):.0f} s of runs "
-        f"({time.time() - start:.0f} s this time) on {machine()}"
+        f"{record['seeds']} seeds x {len(runs)} arms: {sum(seconds.values()):.0f} s of runs "
+        f"({time.time() - start:.0f} s this time) on {record['machine']}"
     )
     print(table)
     return 0

@@ -333,19 +333,6 @@ def with_holm(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def cannot_differ(comparison: str, metric: str, x: list, y: list, seen: dict) -> str | None:
-    """Why a row has no place in a test family, or None: every paired difference exactly 0 (an
-    arm that trains exactly as the other), or the same differences as an earlier row of the
-    metric (control − adv0 copies independent − adv0). ``seen`` collects the rows kept."""
-    differences = tuple(a - b for a, b in zip(x, y))
-    if not any(differences):
-        return "every difference exactly 0"
-    if (metric, differences) in seen:
-        return f"the same differences as {seen[metric, differences]}"
-    seen[metric, differences] = comparison
-    return None
-
-
 def compare(runs: dict) -> tuple[list[dict], list[dict]]:
     """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family
     of the rows that can differ; and the rows left out, with the reason."""
@@ -354,7 +341,7 @@ def compare(runs: dict) -> tuple[list[dict], list[dict]]:
         for m in METRICS:
             if pair := endpoints(runs, a, b, m, every):
                 row = {"comparison": f"{a} - {b}", "metric": m}
-                if reason := cannot_differ(row["comparison"], m, *pair, seen):
+                if reason := runner.cannot_differ(row["comparison"], m, *pair, seen):
                     left_out.append({**row, "reason": reason})
                 else:
                     rows.append({**row, **stats.paired_comparison(*pair)})
@@ -372,7 +359,7 @@ def replicate(runs: dict) -> list[dict]:
     for a, b in comparisons(runs):
         for m in METRICS:
             if (look := endpoints(runs, a, b, m, first)) and (again := endpoints(runs, a, b, m, later)):
-                if cannot_differ(f"{a} - {b}", m, *again, seen):
+                if runner.cannot_differ(f"{a} - {b}", m, *again, seen):
                     continue
                 if result := stats.replication(*look, *again):
                     rows.append({"comparison": f"{a} - {b}", "metric": m, **result})
@@ -424,14 +411,6 @@ def comparison_table(rows: list[dict]) -> list[str]:
     ]
 
 
-def left_out_lines(left_out: list[dict]) -> list[str]:
-    """One sentence per comparison left out of the family, its metrics and reason."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for row in left_out:
-        grouped.setdefault((row["comparison"], row["reason"]), []).append(row["metric"])
-    return [f"Left out of the family (they cannot differ): {c} ({', '.join(m)}: {r})." for (c, r), m in grouped.items()]
-
-
 def markdown(runs: dict, start: dict, rows: list[dict], left_out: list[dict], replication: list[dict]) -> str:
     sets = list(val_sets())
     endpoint = {
@@ -462,7 +441,7 @@ def markdown(runs: dict, start: dict, rows: list[dict], left_out: list[dict], re
         *comparison_table(rows),
     ]
     if left_out:
-        lines += ["", *left_out_lines(left_out)]
+        lines += ["", *runner.left_out_lines(left_out)]
     if replication:
         lines += [
             "",

@@ -73,6 +73,27 @@ def add_holm(rows: list[dict]) -> None:
         row["p_holm"] = adjusted
 
 
+def cannot_differ(comparison: str, metric: str, x: list, y: list, seen: dict) -> str | None:
+    """Why a row has no place in a test family, or None: every paired difference exactly 0 (an
+    arm that trains exactly as the other), or the same differences as an earlier row of the
+    metric (control − adv0 copies independent − adv0). ``seen`` collects the rows kept."""
+    differences = tuple(a - b for a, b in zip(x, y))
+    if not any(differences):
+        return "every difference exactly 0"
+    if (metric, differences) in seen:
+        return f"the same differences as {seen[metric, differences]}"
+    seen[metric, differences] = comparison
+    return None
+
+
+def left_out_lines(left_out: list[dict]) -> list[str]:
+    """One sentence per comparison left out of a family, its metrics and reason."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in left_out:
+        grouped.setdefault((row["comparison"], row["reason"]), []).append(row["metric"])
+    return [f"Left out of the family (they cannot differ): {c} ({', '.join(m)}: {r})." for (c, r), m in grouped.items()]
+
+
 def difference_cells(row: dict) -> str:
     """A paired comparison (``stats.paired_comparison``, with ``p_holm`` where corrected) as the
     Markdown cells "mean [95 % CI] | d_z | p | p_Holm"."""
