@@ -92,14 +92,14 @@ def compare(runs: dict) -> list[dict]:
     return rows
 
 
-def equivalence(runs: dict, study: dict) -> dict:
+def equivalence(runs: dict) -> dict:
     """TOST of ml − weak endpoint PSNR within ± half of Study B's ml − independent effect."""
-    effect = next(
-        r["mean_diff"] for r in study["comparisons"] if (r["comparison"], r["metric"]) == ("ml - independent", "psnr")
-    )
-    seeds = sorted(set(runs["ml"]) & set(runs["weak"]), key=int)
-    x, y = ([value(runs[arm][s], *PRIMARY) for s in seeds] for arm in ("ml", "weak"))
-    return {"effect": effect, **stats.equivalence(x, y, margin=abs(effect) / 2)}
+    def paired(a: str, b: str) -> tuple[list, list]:
+        seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
+        return [value(runs[a][s], *PRIMARY) for s in seeds], [value(runs[b][s], *PRIMARY) for s in seeds]
+
+    effect = stats.paired_comparison(*paired("ml", "independent"))["mean_diff"]
+    return {"effect": effect, **stats.equivalence(*paired("ml", "weak"), margin=abs(effect) / 2)}
 
 
 def plot_plane(study: dict, weak: dict, weights: dict, path: str) -> None:
@@ -170,7 +170,7 @@ def main(argv):
     del argv
     study, weak = read_study(FLAGS.study), read_study(FLAGS.weak)
     runs = arms(study, weak)
-    rows, tost = compare(runs), equivalence(runs, study)
+    rows, tost = compare(runs), equivalence(runs)
     weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}
     files.write_json(
         os.path.join(FLAGS.weak, "comparison.json"),

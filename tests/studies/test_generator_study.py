@@ -117,7 +117,7 @@ def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
     def run(psnr):
         return {"endpoint": {"psnr": psnr, "ssim": 0.8, "niqe": 7.0}, "final": {"Set5": {"psnr": psnr}}}
 
-    settings = {"start": "abc", "gan_steps": 1000, "adversarial_weight": 1e-3}
+    settings = {"start": "abc", "gan_steps": 1000, "adversarial_weight": 1e-3, "val": {"Set5": "HR:LR"}}
     study = {
         "settings": settings,
         "runs": {
@@ -154,6 +154,9 @@ def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
     assert math.isclose(ml_minus_weak["mean_diff"], 0.2 + 0.1 / 3) and ml_minus_weak["positive"] == 3
     assert ml_minus_weak["p_holm"] >= ml_minus_weak["p"] and ("ml", "weak", "final Set5", "psnr") in rows
     assert "| ml − weak | endpoint psnr |" in (tmp_path / "b_weak" / "comparison.md").read_text()
+    tost = json.loads((tmp_path / "b_weak" / "comparison.json").read_text())["equivalence"]
+    assert math.isclose(tost["effect"], 0.3 + 0.1 / 3) and math.isclose(tost["margin"], tost["effect"] / 2)
+    assert (tmp_path / "b_weak" / "comparison_plane.png").stat().st_size > 0
 
     weak["settings"]["gan_steps"] = 500
     (tmp_path / "b_weak" / "study.json").write_text(json.dumps(weak))
