@@ -1,6 +1,8 @@
 """Shared fixtures. Tests needing ../shared skip in a clone without it; CI makes that a failure."""
 
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +26,11 @@ TINY_RUN = [
     "--pixel_weight=1",
 ]
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
+
+
+def run_python(*args, cwd=REPO, env=None, timeout=None) -> subprocess.CompletedProcess:
+    """``python ARGS`` (this interpreter) in ``cwd``, its output captured as text."""
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

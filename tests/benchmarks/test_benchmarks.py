@@ -1,20 +1,19 @@
 """The benchmark scripts still run (on tiny sizes): a lent GPU must find them working."""
 
 import os
-import subprocess
-import sys
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 
 def test_gpu_check_runs_on_a_tiny_preset():
-    result = subprocess.run(
-        [sys.executable, "gpu_check.py", "--preset=tiny", "--steps=1", "--pipeline_seconds=0.5"],
+    result = run_python(
+        "gpu_check.py",
+        "--preset=tiny",
+        "--steps=1",
+        "--pipeline_seconds=0.5",
         cwd=os.path.join(REPO, "benchmarks"),
-        capture_output=True,
-        text=True,
-        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
@@ -28,13 +27,13 @@ def test_gpu_check_runs_on_a_tiny_preset():
 
 
 def test_train_step_prints_each_ratio_and_the_extra_work_balance():
-    result = subprocess.run(
-        [sys.executable, "train_step.py", "--preset=tiny", "--steps=1"],
+    result = run_python(
+        "train_step.py",
+        "--preset=tiny",
+        "--steps=1",
         cwd=os.path.join(REPO, "benchmarks"),
-        capture_output=True,
-        text=True,
-        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()

@@ -4,12 +4,10 @@ same output. Long trainings resume across the move."""
 
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 
-from conftest import REPO, TINY_RUN
+from conftest import REPO, TINY_RUN, run_python
 
 DATA = os.path.join(REPO, "tests", "fixtures", "before_redesign")
 # The command that wrote checkpoints/ckpt-10 (stopped there), now run on to step 12.
@@ -30,13 +28,13 @@ TINY = [
 def test_a_checkpoint_from_before_resumes(tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(os.path.join(DATA, "checkpoints"), run_dir / "checkpoints")
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run_python(
+        "-m",
+        "keras_mdsrgan.train",
+        *TINY,
+        f"--run_dir={run_dir}",
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     from keras_mdsrgan.training.validation import read_history

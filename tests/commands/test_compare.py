@@ -1,12 +1,10 @@
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from absl.testing import flagsaver
 
-from conftest import REPO
+from conftest import run_python
 from keras_mdsrgan import compare
 from keras_mdsrgan.errors import UserError
 
@@ -25,13 +23,7 @@ def test_paper_table_pools_pairs_and_seeds(tmp_path):
     a0 = write(tmp_path / "a0", [26.0, 27.0], [3.0, 3.2])
     a1 = write(tmp_path / "a1", [28.0, 27.0], [3.4, 3.4])
     b = write(tmp_path / "b", [30.0], [2.0])
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.compare", f"{a0},{a1}", b, "--labels=Independent,ML"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-m", "keras_mdsrgan.compare", f"{a0},{a1}", b, "--labels=Independent,ML", timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "| metric | dataset | Independent | ML |"
@@ -45,13 +37,7 @@ def test_pi_block_when_available(tmp_path):
 
 
 def test_missing_results_is_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.compare", str(tmp_path / "nope")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-m", "keras_mdsrgan.compare", str(tmp_path / "nope"), timeout=60)
     assert result.returncode == 2 and "no results.json" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -3,14 +3,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, run_python
 from keras_mdsrgan.data import resize
 from keras_mdsrgan.model import inference
 from keras_mdsrgan.model.generators import build_srresnet
@@ -18,14 +16,7 @@ from keras_mdsrgan.model.generators import build_srresnet
 
 def run_cli(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.evaluate", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_python("-m", "keras_mdsrgan.evaluate", *args, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +142,8 @@ def error_outputs(workspace):
         if not any(a.startswith("--datasets") for a in args):
             args.append(f"--datasets=D={workspace / 'HR'}")
         argv.append(["--scale=2", f"--out={workspace / 'err'}", *args])
-    result = subprocess.run(
-        [sys.executable, "-c", CASES_SCRIPT, json.dumps(argv)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    result = run_python(
+        "-c", CASES_SCRIPT, json.dumps(argv), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -219,14 +205,7 @@ def test_internal_errors_keep_their_traceback(workspace):
         f"sys.argv = ['evaluate', '--scale=2', '--bicubic', '--datasets=D={workspace / 'HR'}', "
         f"'--out={workspace / 'bug'}']; app.run(evaluate.main)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_python("-c", script, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" in result.stderr and "ValueError: invalid literal" in result.stderr
 

@@ -1,13 +1,11 @@
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from absl import flags
 
-from conftest import REPO, TINY_RUN
+from conftest import REPO, TINY_RUN, run_python
 
 TINY = [
     *TINY_RUN,
@@ -19,14 +17,7 @@ TINY = [
 
 def run_cli(*args, timeout=300):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.train", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_python("-m", "keras_mdsrgan.train", *args, env=env, timeout=timeout)
 
 
 def run_in_process(capfd, *args) -> tuple[int, list[str], str]:

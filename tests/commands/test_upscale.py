@@ -1,7 +1,5 @@
 import os
 import struct
-import subprocess
-import sys
 import tempfile
 import warnings
 import zlib
@@ -10,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import run_python
 from keras_mdsrgan.data import imageio, resize
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import inference
@@ -30,13 +28,8 @@ def generator_file(tmp_path_factory):
 
 
 def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.upscale", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    return run_python(
+        "-m", "keras_mdsrgan.upscale", *args, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300
     )
 
 
@@ -320,13 +313,6 @@ def test_cli_internal_errors_keep_their_traceback(tmp_path):
         f"sys.argv = ['upscale', '--model=m.keras', '--input={tmp_path / 'in.png'}', "
         f"'--output={tmp_path / 'out.png'}']; app.run(upscale.main)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_python("-c", script, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" in result.stderr and "ValueError: invalid literal" in result.stderr

@@ -18,7 +18,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_python
 from keras_mdsrgan.data import imageio
 
 MODEL = os.path.join(REPO, "keras_mdsrgan", "resources", "quickstart_srresnet_x4.keras")
@@ -193,11 +193,8 @@ def test_a_sample_is_one_click_away_and_the_screenshot(server, tmp_path):
 def test_bad_uploads_show_the_command_lines_message_and_the_server_goes_on(server, tmp_path):
     corrupt = tmp_path / "broken.png"
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n but not really")
-    cli = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.upscale", f"--model={MODEL}", f"--input={corrupt}",
-         f"--output={tmp_path / 'out.png'}"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    output = f"--output={tmp_path / 'out.png'}"
+    cli = run_python("-m", "keras_mdsrgan.upscale", f"--model={MODEL}", f"--input={corrupt}", output, cwd=tmp_path)
     (cli_line,) = [line for line in cli.stderr.splitlines() if line.startswith("error: ")]
     page = open_page(server, [])
     upscale_on(page, str(corrupt))

@@ -3,7 +3,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import keras
@@ -13,7 +12,7 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from conftest import REPO
+from conftest import run_python
 from keras_mdsrgan.config import DataConfig, LossConfig, RunConfig
 from keras_mdsrgan.data import imageio, pipelines
 from keras_mdsrgan.errors import UserError
@@ -63,21 +62,15 @@ def run_dir(trained_generator, tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(run_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "export",
-            f"--run_dir={run_dir}",
-            f"--out={out}",
-            f"--formats={','.join(exporter.FORMATS)}",
-            "--calibration_samples=32",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run_python(
+        "-m",
+        "export",
+        f"--run_dir={run_dir}",
+        f"--out={out}",
+        f"--formats={','.join(exporter.FORMATS)}",
+        "--calibration_samples=32",
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"exported x{SCALE} generator {run_dir / 'generator_0.keras'} to {out}" in result.stdout
@@ -132,13 +125,7 @@ for name, sig in m.signatures.items():
     out[name + ":out"] = {{k: [v.dtype.name, v.shape.as_list()] for k, v in sig.structured_outputs.items()}}
 print(json.dumps(out))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_python("-c", script, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     sigs = json.loads(result.stdout.strip().splitlines()[-1])
     assert sigs["serving_default"] == {"lr": ["uint8", [None, None, None, 3]]}
@@ -229,13 +216,7 @@ def test_unreadable_generator_is_a_user_error(tmp_path):
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "export", f"--model={tmp_path / 'x.keras'}", f"--out={tmp_path}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_python("-m", "export", f"--model={tmp_path / 'x.keras'}", f"--out={tmp_path}", timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"error: {tmp_path / 'x.keras'}: no such file"
 

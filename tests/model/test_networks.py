@@ -1,12 +1,10 @@
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
+from conftest import run_python
 from keras_mdsrgan.model.discriminators import build_srgan_discriminator
 from keras_mdsrgan.model.generators import build_srresnet, upsampling_factors
 
@@ -89,13 +87,7 @@ def test_keras_round_trip_in_fresh_process(tmp_path):
         f"y = m(np.load({str(tmp_path / 'x.npy')!r})).numpy();"
         f"sys.exit(0 if np.array_equal(y, np.load({str(tmp_path / 'y.npy')!r})) else 3)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_python("-c", script, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-2000:]
 
 

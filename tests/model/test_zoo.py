@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import run_python
 from keras_mdsrgan.model import inference, zoo
 from keras_mdsrgan.model.generators import build_srresnet
 from keras_mdsrgan.training import build
@@ -106,10 +107,7 @@ def test_packing_keeps_float32_when_half_precision_costs_too_much(finished_run, 
 
 def test_the_listing_names_every_shipped_model_with_its_card(finished_run, tmp_path):
     import os
-    import subprocess
-    import sys
 
-    from conftest import REPO
     from keras_mdsrgan.zoo import cards, packing
 
     target, card = packing.pack_run(
@@ -121,26 +119,16 @@ def test_the_listing_names_every_shipped_model_with_its_card(finished_run, tmp_p
     assert f"{card['scores']['val']['psnr']:.2f} / " in row and "step 500 of 1000" in row
     assert "val PSNR / SSIM / NIQE" in table.splitlines()[0]
     # The installed zoo: every file listed, nothing else.
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.zoo"], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    result = run_python("-m", "keras_mdsrgan.zoo", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     listed = [line.split(" | ")[0][2:] for line in result.stdout.splitlines()[2:]]
     assert listed == [zoo.PREFIX + n for n in zoo.names()] or (not zoo.names() and "no models" in result.stdout)
 
 
 def test_packing_errors_are_one_line(tmp_path):
-    import subprocess
-    import sys
 
-    from conftest import REPO
-
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.zoo", "--pack=x", f"--run_dir={tmp_path}", "--datasets=val=sample:val"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_python(
+        "-m", "keras_mdsrgan.zoo", "--pack=x", f"--run_dir={tmp_path}", "--datasets=val=sample:val", timeout=300
     )
     assert result.returncode == 2
     assert (

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 TINY = [
     "--train=sample:train",
@@ -75,12 +75,8 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
     assert "| ml - adv0 | psnr |" in (out / "study.md").read_text()
 
-    pull = subprocess.run(
-        [sys.executable, "adversary_probe.py", f"--study={out}", "--arms=ml"],
-        cwd=os.path.join(REPO, "studies"),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    pull = run_python(
+        "adversary_probe.py", f"--study={out}", "--arms=ml", cwd=os.path.join(REPO, "studies"), timeout=600
     )
     assert pull.returncode == 0, pull.stderr[-3000:]
     measured = json.loads((out / "adversary.json").read_text())["measured"]
@@ -88,12 +84,8 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert all(
         math.isfinite(value) for run in measured["ml"].values() for key, value in run.items() if key != "checkpoints"
     )
-    no_pull = subprocess.run(
-        [sys.executable, "adversary_probe.py", f"--study={out}", "--arms=adv0"],
-        cwd=os.path.join(REPO, "studies"),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    no_pull = run_python(
+        "adversary_probe.py", f"--study={out}", "--arms=adv0", cwd=os.path.join(REPO, "studies"), timeout=600
     )
     assert no_pull.returncode == 1 and "adversarial weight 0" in no_pull.stderr.strip().splitlines()[-1]
 
@@ -134,11 +126,11 @@ def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
         (tmp_path / name / "study.json").write_text(json.dumps(payload))
 
     def compare():
-        return subprocess.run(
-            [sys.executable, "weaker_adversary.py", f"--study={tmp_path / 'b'}", f"--weak={tmp_path / 'b_weak'}"],
+        return run_python(
+            "weaker_adversary.py",
+            f"--study={tmp_path / 'b'}",
+            f"--weak={tmp_path / 'b_weak'}",
             cwd=os.path.join(REPO, "studies"),
-            capture_output=True,
-            text=True,
             timeout=300,
         )
 
@@ -173,19 +165,14 @@ def test_study_b_report_is_remade_from_its_committed_record(tmp_path, shared_dat
     out = shutil.copytree(committed, tmp_path / "b")
     for name in ("study.md", "plane.png", "curves.png"):
         os.remove(out / name)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "generator_study.py",
-            f"--out={out}",
-            "--arms=adv0,independent,control,ml,labels",
-            "--seeds=9",
-            "--replication_from=5",
-            "--from_study_json",
-        ],
+    result = run_python(
+        "generator_study.py",
+        f"--out={out}",
+        "--arms=adv0,independent,control,ml,labels",
+        "--seeds=9",
+        "--replication_from=5",
+        "--from_study_json",
         cwd=os.path.join(REPO, "studies"),
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]

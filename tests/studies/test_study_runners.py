@@ -2,10 +2,8 @@
 
 import json
 import os
-import subprocess
-import sys
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 STUDIES = os.path.join(REPO, "studies")
 
@@ -18,27 +16,22 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
     out = tmp_path / "study"
 
     def run_study(*extra):
-        return subprocess.run(
-            [
-                sys.executable,
-                "discriminator_study.py",
-                f"--generators={generator}",
-                "--scale=2",
-                "--hr_patch=16",
-                "--batch_size=2",
-                "--disc_filters=4",
-                "--disc_dense=8",
-                "--steps=2",
-                "--seeds=2",
-                "--arms=ml,control,independent",
-                f"--out={out}",
-                *extra,
-            ],
+        return run_python(
+            "discriminator_study.py",
+            f"--generators={generator}",
+            "--scale=2",
+            "--hr_patch=16",
+            "--batch_size=2",
+            "--disc_filters=4",
+            "--disc_dense=8",
+            "--steps=2",
+            "--seeds=2",
+            "--arms=ml,control,independent",
+            f"--out={out}",
+            *extra,
             cwd=STUDIES,
-            capture_output=True,
-            text=True,
-            timeout=600,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            timeout=600,
         )
 
     first_run = run_study()
@@ -62,21 +55,13 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
 
 
 def test_study_command_checks_its_parts():
-    result = subprocess.run(
-        [sys.executable, "study.py", "--parts=start,c"], cwd=STUDIES, capture_output=True, text=True, timeout=60
-    )
+    result = run_python("study.py", "--parts=start,c", cwd=STUDIES, timeout=60)
     assert result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan" in result.stderr
 
 
 def test_study_starts_from_the_committed_generator_without_part_start(shared_datasets, tmp_path):
     out = tmp_path / "study"
-    result = subprocess.run(
-        [sys.executable, "study.py", "--parts=a_gan", f"--out={out}"],
-        cwd=STUDIES,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("study.py", "--parts=a_gan", f"--out={out}", cwd=STUDIES, timeout=60)
     committed = os.path.join(REPO, "docs", "study", "start", "generator_0.keras")
     with open(committed, "rb") as f:
         assert (out / "pretrain_2" / "generator_0.keras").read_bytes() == f.read()

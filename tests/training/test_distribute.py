@@ -9,19 +9,13 @@ import time
 
 import numpy as np
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def mirrored_vs_single():
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tests", "helpers", "mirrored_vs_single.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-    )
+    result = run_python(os.path.join(REPO, "tests", "helpers", "mirrored_vs_single.py"), env=ENV, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -95,13 +89,8 @@ def test_two_local_workers_train_like_one_process_and_only_the_chief_writes(tmp_
                 text=True,
             )
         )
-    single = subprocess.run(
-        [sys.executable, helper, str(tmp_path / "single.npz"), *args, f"--run_dir={tmp_path / 'single'}"],
-        cwd=REPO,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    single = run_python(
+        helper, str(tmp_path / "single.npz"), *args, f"--run_dir={tmp_path / 'single'}", env=ENV, timeout=300
     )
     assert single.returncode == 0, single.stderr[-3000:]
     deadline = time.time() + 300
@@ -153,13 +142,8 @@ def test_xla_by_default_only_where_tensorflow_runs_its_eigen_cpu_kernels():
     )
     answers = {}
     for onednn in ("0", "1"):
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-            env={**ENV, "TF_ENABLE_ONEDNN_OPTS": onednn, "CUDA_VISIBLE_DEVICES": ""},
+        result = run_python(
+            "-c", code, env={**ENV, "TF_ENABLE_ONEDNN_OPTS": onednn, "CUDA_VISIBLE_DEVICES": ""}, timeout=120
         )
         assert result.returncode == 0, result.stderr[-3000:]
         answers[onednn] = result.stdout.split()

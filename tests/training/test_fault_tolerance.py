@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import keras_mdsrgan.model.layers  # noqa: F401  (registers PixelShuffle for loading)
-from conftest import REPO, TINY_RUN
+from conftest import REPO, TINY_RUN, run_python
 
 TINY = [
     *TINY_RUN,
@@ -127,13 +127,8 @@ def test_tensorboard_has_the_promised_tags(reference_run):
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     """A learning rate of 1e30 blows the losses up: the run stops naming the term."""
     run_dir = tmp_path / "nan"
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--pretrain_lr=1e30"],
-        cwd=REPO,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_python(
+        "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--pretrain_lr=1e30", env=ENV, timeout=300
     )
     assert result.returncode == 2
     assert "non-finite pretrain_mse of pair0" in result.stderr and "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import REPO, TINY_RUN
+from conftest import REPO, TINY_RUN, run_python
 from keras_mdsrgan import files, interrupts
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError
@@ -136,14 +136,7 @@ def test_a_second_run_on_a_busy_folder_is_refused_and_a_killed_run_leaves_no_sta
     run_dir = str(tmp_path / "run")
     first = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}")
     wait_for(lambda: newest(run_dir) >= 5, first)
-    second = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}"],
-        cwd=REPO,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    second = run_python("-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", env=ENV, timeout=120)
     assert second.returncode == 2
     assert second.stderr.strip() == (
         f"error: {run_dir} is in use by another run (process {first.pid}); wait for it to end or pass another --run_dir"
@@ -331,25 +324,19 @@ def test_upscale_rerun_removes_what_a_killed_run_left_and_skips_finished_outputs
     rng = np.random.default_rng(0)
     for name in ("a", "b", "c"):
         Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(source / f"{name}.png")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = run_python("-c", "import os; print(os.getpid())")
     output.mkdir()
     (output / f".mdsrgan-tmp-{dead.stdout.strip()}-x1y2.png").write_bytes(b"half an image")  # a SIGKILLed write
     (output / f".mdsrgan-tmp-{os.getpid()}-live.png").write_bytes(b"a live process's")
     Image.fromarray(np.zeros((80, 80, 3), np.uint8)).save(output / "a.png")  # finished before the kill
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_mdsrgan.upscale",
-            f"--model={generator_file}",
-            f"--input={source}",
-            f"--output={output}",
-            "--skip_existing",
-        ],
-        cwd=REPO,
+    result = run_python(
+        "-m",
+        "keras_mdsrgan.upscale",
+        f"--model={generator_file}",
+        f"--input={source}",
+        f"--output={output}",
+        "--skip_existing",
         env=ENV,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -376,20 +363,14 @@ def test_upscale_killed_mid_folder_leaves_only_complete_images_or_temporaries(ge
     for name in os.listdir(output):
         if not files.TEMPORARY.match(name):
             assert np.asarray(Image.open(output / name)).shape == (240, 240, 3)  # complete under its final name
-    rerun = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_mdsrgan.upscale",
-            f"--model={generator_file}",
-            f"--input={source}",
-            f"--output={output}",
-            "--skip_existing",
-        ],
-        cwd=REPO,
+    rerun = run_python(
+        "-m",
+        "keras_mdsrgan.upscale",
+        f"--model={generator_file}",
+        f"--input={source}",
+        f"--output={output}",
+        "--skip_existing",
         env=ENV,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -475,13 +456,8 @@ def test_a_result_that_cannot_be_written_is_one_line_naming_it(tmp_path):
     """The end of a run (models, results) on a path it cannot write: here results.json is a folder."""
     run_dir = tmp_path / "run"
     (run_dir / "results.json").mkdir(parents=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--gan_steps=2"],
-        cwd=REPO,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_python(
+        "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--gan_steps=2", env=ENV, timeout=300
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1] == (
