@@ -12,10 +12,10 @@ import dataclasses
 from keras_mdsrgan import names
 from keras_mdsrgan.errors import ConfigError
 from keras_mdsrgan.model import distill, registry
+from keras_mdsrgan.model.losses import SRGAN_VGG_RESCALE
 
 INDEPENDENT = "independent"  # no distillation term: K separate SRGANs
 MODES = (INDEPENDENT, *distill.TARGETS)
-SRGAN_VGG_RESCALE = 1.0 / 12.75  # SRGAN's scaling of VGG19 features (Ledig et al. 2017)
 SCALES = (2, 3, 4, 8)
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 

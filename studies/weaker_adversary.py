@@ -94,6 +94,7 @@ def compare(runs: dict) -> list[dict]:
 
 def equivalence(runs: dict) -> dict:
     """TOST of ml − weak endpoint PSNR within ± half of Study B's ml − independent effect."""
+
     def paired(a: str, b: str) -> tuple[list, list]:
         seeds = sorted(set(runs[a]) & set(runs[b]), key=int)
         return [value(runs[a][s], *PRIMARY) for s in seeds], [value(runs[b][s], *PRIMARY) for s in seeds]

@@ -28,7 +28,6 @@ import tensorflow as tf
 from keras_mdsrgan import files
 from keras_mdsrgan.data import imageio, resize
 from keras_mdsrgan.errors import UserError
-from keras_mdsrgan.quality import metrics
 
 log = logging.getLogger(__name__)
 
@@ -430,22 +429,17 @@ def augment(lr: tf.Tensor, hr: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, t
     return lr, hr
 
 
-def evaluation_images(spec: str, scale: int, max_images: int | None = None):
+def evaluation_images(spec: str, scale: int, max_images: int | None = None, check=None):
     """Yield ``(name, lr, hr, grey)`` whole images one at a time (bounded memory).
 
-    lr and hr are uint8 RGB; grey says the HR file was single-channel (see ``metrics``). An HR
-    image too small to score (SSIM's window inside the ``scale``-pixel border) raises ``ImageError``.
+    lr and hr are uint8 RGB; grey says the HR file was single-channel (see ``metrics``).
+    ``check(hr_path, hr, scale)``, when given, may refuse an image by raising ``ImageError``
+    (``quality.metrics.require_scorable``: too small to score).
     """
-    pairs = resolve_pairs(spec)
-    smallest = metrics.SSIM_WINDOW + 2 * scale
-    for pair in pairs[:max_images]:
+    for pair in resolve_pairs(spec)[:max_images]:
         lr, hr = load_pair(pair, scale)
-        if min(hr.shape[:2]) < smallest:
-            raise imageio.ImageError(
-                f"{pair.hr_path}: {hr.shape[1]}x{hr.shape[0]} HR pixels are too few to score at "
-                f"x{scale}: PSNR and SSIM need {smallest} a side ({metrics.SSIM_WINDOW} inside "
-                f"the {scale}-pixel border)"
-            )
+        if check:
+            check(pair.hr_path, hr, scale)
         yield pair.name, lr, hr, imageio.is_grey_file(pair.hr_path)
 
 

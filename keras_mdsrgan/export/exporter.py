@@ -170,11 +170,14 @@ def export_generator(generator_path: str, source: dict, out: str, options: Expor
     from keras_mdsrgan.data import pipelines
     from keras_mdsrgan.export import modelcard
     from keras_mdsrgan.model import inference
+    from keras_mdsrgan.quality import metrics
 
     reference = load_generator(generator_path)
     generator = reference.model
     scale = inference.model_scale(reference)
-    images = list(pipelines.evaluation_images(options.parity_data, scale, options.parity_images))
+    images = list(
+        pipelines.evaluation_images(options.parity_data, scale, options.parity_images, check=metrics.require_scorable)
+    )
     os.makedirs(out, exist_ok=True)
     parameters = int(generator.count_params())
     written = {}  # format -> (manifest entry, upscaler)

@@ -205,7 +205,9 @@ def evaluate_datasets(
             print(f"{dataset}: {len(pairs)} images x {len(upscalers)} models")
 
         def images(spec=spec, bar=bar):
-            for i, image in enumerate(pipelines.evaluation_images(spec, scale, max_images)):
+            for i, image in enumerate(
+                pipelines.evaluation_images(spec, scale, max_images, check=metrics.require_scorable)
+            ):
                 yield image
                 bar.update(i + 1)
 

@@ -20,8 +20,22 @@ import numpy as np
 from scipy import ndimage, special
 
 from keras_mdsrgan import RESOURCES
+from keras_mdsrgan.data import imageio
 
 SSIM_WINDOW = 11  # side of SSIM's Gaussian window: a smaller image (after the border crop) has no score
+
+
+def require_scorable(path: str, hr: np.ndarray, scale: int) -> None:
+    """Refuse (``ImageError``, naming ``path``) an HR image too small to score at ``scale``:
+    below SSIM's window inside the ``scale``-pixel border, PSNR and SSIM would be NaN."""
+    smallest = SSIM_WINDOW + 2 * scale
+    if min(hr.shape[:2]) < smallest:
+        raise imageio.ImageError(
+            f"{path}: {hr.shape[1]}x{hr.shape[0]} HR pixels are too few to score at x{scale}: PSNR and SSIM "
+            f"need {smallest} a side ({SSIM_WINDOW} inside the {scale}-pixel border)"
+        )
+
+
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
 
 

@@ -29,7 +29,7 @@ from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.data import pipelines
 from keras_mdsrgan.errors import TrainingError, UserError
 from keras_mdsrgan.model import losses
-from keras_mdsrgan.quality import ma
+from keras_mdsrgan.quality import ma, metrics
 from keras_mdsrgan.training import build, checkpoints, distributed, locks, report
 from keras_mdsrgan.training.cohort import MutualSRGAN
 from keras_mdsrgan.training.progress import Progress
@@ -241,6 +241,6 @@ def load_validation_sets(config: RunConfig) -> dict[str, list]:
     """Every ``--val`` set by its distinct name, decoded: {name: [(image, lr, hr, grey), ...]}."""
     d = config.data
     return {
-        name: list(pipelines.evaluation_images(spec, d.scale, d.val_max_images))
+        name: list(pipelines.evaluation_images(spec, d.scale, d.val_max_images, check=metrics.require_scorable))
         for name, spec in names.dataset_names(d.val).items()
     }

@@ -17,7 +17,7 @@ from keras_mdsrgan import names
 from keras_mdsrgan.data import pipelines
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import registry, zoo
-from keras_mdsrgan.quality import evaluation
+from keras_mdsrgan.quality import evaluation, metrics
 from keras_mdsrgan.training.validation import BEST, read_history, training_seconds
 
 TOLERANCE_DB = 0.01
@@ -59,7 +59,9 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
     for dataset, spec in datasets.items():
         if verbose:
             print(f"scoring on {dataset} (float32, float16, bicubic)")
-        results[dataset] = evaluation.evaluate(upscalers, pipelines.evaluation_images(spec, scale), scale)
+        results[dataset] = evaluation.evaluate(
+            upscalers, pipelines.evaluation_images(spec, scale, check=metrics.require_scorable), scale
+        )
     cost = max(abs(r["float16"]["psnr"] - r["float32"]["psnr"]) for r in results.values())
     dtype = "float16" if cost <= TOLERANCE_DB else "float32"
     history = read_history(run_dir)

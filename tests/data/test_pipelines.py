@@ -143,11 +143,15 @@ def test_unreadable_folder_is_a_one_line_error(tmp_path, monkeypatch):
 
 def test_evaluation_images_too_small_to_score_are_named(tmp_path):
     """Below SSIM's 11x11 window inside the border the scores would be NaN: refused, naming the file."""
+    from keras_mdsrgan.quality import metrics
+
+    check = metrics.require_scorable
     Image.fromarray(_photo(23, 40)).save(tmp_path / "a.png")  # modcropped to 20 >= 11 + 2 x 4: scored
-    assert [hr.shape for _, _, hr, _ in pipelines.evaluation_images(str(tmp_path), 4)] == [(20, 40, 3)]
+    assert [hr.shape for _, _, hr, _ in pipelines.evaluation_images(str(tmp_path), 4, check=check)] == [(20, 40, 3)]
     Image.fromarray(_photo(18, 40)).save(tmp_path / "b.png")  # modcropped to 16 < 19
     with pytest.raises(imageio.ImageError, match=r"b.png: 40x16 HR pixels are too few to score at x4: .* need 19"):
-        list(pipelines.evaluation_images(str(tmp_path), 4))
+        list(pipelines.evaluation_images(str(tmp_path), 4, check=check))
+    assert len(list(pipelines.evaluation_images(str(tmp_path), 4))) == 2  # no check: any size
 
 
 def _store(tmp_path, n=3, scale=2):

@@ -43,12 +43,16 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
     assert study["runs"] == first["runs"] and (out / "study.png").stat().st_size > 0
     assert list(study["runs"]) == ["independent", "control", "ml"]  # the arms asked for, in the study's order
     assert set(study["runs"]["ml"]["0"]) == {"all", "own", "peers", "bicubic"}
-    assert {r["comparison"] for r in study["comparisons"]} == {"control - independent", "ml - control"}
-    assert len(study["comparisons"]) == 2 * 5
+    assert {r["comparison"] for r in study["comparisons"]} == {"ml - control"}
+    assert len(study["comparisons"]) == 5
     assert all(row["p_holm"] >= row["p"] for row in study["comparisons"])
-    # With λ = 0 the control trains exactly as independent: identical scores, seed by seed.
+    # With λ = 0 the control trains exactly as independent: identical scores, seed by seed, so its
+    # rows cannot differ and stay out of the Holm family, named in the report.
     assert study["runs"]["control"] == study["runs"]["independent"]
-    assert "| control - independent | auc |" in (out / "study.md").read_text()
+    assert {(r["comparison"], r["reason"]) for r in study["left_out"]} == {
+        ("control - independent", "every difference exactly 0")
+    }
+    assert "Left out of the family (they cannot differ): control - independent" in (out / "study.md").read_text()
     refused = run_study("--steps=3")  # other settings are not mixed into OUT
     assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("error:")
     assert "--steps" in refused.stderr
