@@ -118,3 +118,23 @@ def interleaved_medians(runs: dict, repeats: int, warmup: int = 2) -> dict[str, 
             run()
             times[name].append(1000 * (time.perf_counter() - start))
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def conv_flops(model, height: int, width: int) -> int:
+    """2 x multiply-adds of every Conv2D for an LR input of height x width ('same' padding, stride 1).
+
+    The layers are in graph order, so a convolution works at the resolution reached by the
+    pixel shuffles before it.
+    """
+    import keras
+
+    from keras_mdsrgan.model.layers import PixelShuffle
+
+    total, upscaled = 0, 1
+    for layer in model.layers:
+        if isinstance(layer, PixelShuffle):
+            upscaled *= layer.factor
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw, in_c, out_c = layer.kernel.shape
+            total += 2 * kh * kw * in_c * out_c * (height * upscaled) * (width * upscaled)
+    return total

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import os
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags
 
 import common  # puts the repository on sys.path, quiets TensorFlow
 from keras_mdsrgan.model.generators import build_srresnet  # noqa: E402
-from keras_mdsrgan.model.layers import PixelShuffle  # noqa: E402
 
 flags.DEFINE_integer("size", 128, "LR side of the timed upscale.")
 flags.DEFINE_integer("scale", 4, "Upscaling factor.")
@@ -29,26 +27,10 @@ flags.DEFINE_integer("repeats", 7, "Timed runs of each (after one warm-up); medi
 FLAGS = flags.FLAGS
 
 
-def conv_flops(model: keras.Model, height: int, width: int) -> int:
-    """2 x multiply-adds of every Conv2D for an LR input of height x width ('same' padding, stride 1).
-
-    The layers are in graph order, so a convolution works at the resolution reached by the
-    pixel shuffles before it.
-    """
-    total, upscaled = 0, 1
-    for layer in model.layers:
-        if isinstance(layer, PixelShuffle):
-            upscaled *= layer.factor
-        elif isinstance(layer, keras.layers.Conv2D):
-            kh, kw, in_c, out_c = layer.kernel.shape
-            total += 2 * kh * kw * in_c * out_c * (height * upscaled) * (width * upscaled)
-    return total
-
-
 def main(argv):
     del argv
     generator = build_srresnet(FLAGS.scale, FLAGS.filters, FLAGS.blocks)
-    flops = conv_flops(generator, FLAGS.size, FLAGS.size)
+    flops = common.conv_flops(generator, FLAGS.size, FLAGS.size)
     lr = tf.random.uniform([1, FLAGS.size, FLAGS.size, 3])
     a = tf.random.normal([FLAGS.matmul, FLAGS.matmul])
     b = tf.random.normal([FLAGS.matmul, FLAGS.matmul])
