@@ -71,6 +71,10 @@ def choose_generator(run_dir: str | None, pair: int | None, model: str | None) -
     if bool(run_dir) == bool(model):
         raise ExportInputError("give exactly one of --run_dir and --model")
     if model:
+        from keras_mdsrgan.model import zoo
+
+        if zoo.is_zoo(model):  # a shipped generator: its card goes into the manifest and MODEL_CARD.md
+            return model, {"model": model, "zoo": zoo.info(model)}
         if not os.path.isfile(model):
             raise ExportInputError(f"{model}: no such file")
         return model, {"model": os.path.abspath(model)}

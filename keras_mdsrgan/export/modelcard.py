@@ -2,8 +2,9 @@
 
 The card is made from what the export measured (the manifest: formats, sizes, parity, latency)
 and, for ``--run_dir`` exports, from the run's own files: ``config.json`` and ``flags.cfg``
-(training data and settings) and ``results.json`` (the final evaluation, per dataset). It states
-only what those files say; a ``--model`` export says that its training is unknown.
+(training data and settings) and ``results.json`` (the final evaluation, per dataset); for a
+``zoo:NAME`` export, from the card packed with the zoo model (training, scores). It states only
+what those say; a ``--model`` export of a file says that its training is unknown.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def write(out: str, manifest: dict, generator, license_id: str) -> str:
     pair = source.get("pair")
     model_name = f"mdsrgan-x{manifest['scale']}" + (f"-pair{pair}" if pair is not None else "")
     results = run.get("results.json", {}).get("results", {})
+    shipped = source.get("zoo")
+    if shipped:  # a zoo model: its packed scores, as a one-pair results table
+        model_name, pair = f"mdsrgan-{shipped.get('name', 'zoo')}", 0
+        results = {
+            dataset: {names.pair_name(0): scores, "bicubic": shipped.get("bicubic", {}).get(dataset, {})}
+            for dataset, scores in shipped.get("scores", {}).items()
+        }
     front = {
         "license": license_id,
         "library_name": "keras",
@@ -57,8 +65,8 @@ def write(out: str, manifest: dict, generator, license_id: str) -> str:
         f"# {model_name}\n\n{_summary(manifest, source)}",
         _model_section(manifest, generator),
         _formats_section(manifest),
-        _training_section(run),
-        _evaluation_section(results, pair),
+        _zoo_training_section(shipped) if shipped else _training_section(run),
+        _evaluation_section(results, pair, shipped and f"zoo:{shipped.get('name')}"),
         _use_section(manifest["scale"]),
         _limitations_section(run, source),
         _licence_section(license_id),
@@ -105,11 +113,12 @@ def _index_results(results: dict, pair: int | None, scale: int) -> list[dict]:
 
 
 def _summary(manifest: dict, source: dict) -> str:
-    origin = (
-        f"pair {source['pair']} of the training run `{source['run_dir']}` (chosen by {source['chosen_by']})"
-        if "run_dir" in source
-        else f"the generator file `{source['model']}`"
-    )
+    if "run_dir" in source:
+        origin = f"pair {source['pair']} of the training run `{source['run_dir']}` (chosen by {source['chosen_by']})"
+    elif "zoo" in source:
+        origin = f"`{source['model']}`, a generator shipped with keras_mdsrgan (`python -m keras_mdsrgan.zoo`)"
+    else:
+        origin = f"the generator file `{source['model']}`"
     return (
         f"An x{manifest['scale']} super-resolution generator trained with keras_mdsrgan: SRGANs whose "
         f"discriminators teach each other by mutual distillation ({PAPER}). Exported from {origin}."
@@ -188,14 +197,35 @@ def _training_section(run: dict) -> str:
     return "\n".join(rows)
 
 
-def _evaluation_section(results: dict, pair: int | None) -> str:
+def _zoo_training_section(card: dict) -> str:
+    training = card.get("training", {})
+    rows = [
+        "## Training",
+        "",
+        f"- training data: {', '.join(f'`{s}`' for s in training.get('data', []))} "
+        f"({training.get('images')} images); LR made by MATLAB-compatible bicubic downscaling",
+        f"- kept: the generator of step {training.get('step')} of {training.get('steps_run')}, the best "
+        f"PSNR on a validation split held out from the training images ({training.get('validation_psnr', 0):.2f} dB)",
+        f"- compute: {training.get('hours')} h on {', '.join(training.get('machines', [])) or 'an unrecorded machine'}",
+        f"- weights shipped as {card.get('dtype')} (costing {card.get('float16_cost_db')} dB against float32)",
+        "- recipe: the package's `flags/zoo_*.cfg` and docs/MODELS.md",
+    ]
+    return "\n".join(rows)
+
+
+def _evaluation_section(results: dict, pair: int | None, label: str | None = None) -> str:
     if not results or pair is None:
         return "## Evaluation\n\nNo results: the export had no run's `results.json` to report."
     rows = [
         "## Evaluation",
         "",
-        "The training run's final evaluation (`results.json`): PSNR and SSIM on the Y channel with "
-        "`scale` border pixels cropped, NIQE, and PI where a Ma model was given.",
+        (
+            "Measured when the model was packed, with its weights as shipped"
+            if label
+            else "The training run's final evaluation (`results.json`)"
+        )
+        + ": PSNR and SSIM on the Y channel with `scale` border pixels cropped, NIQE, and PI where a "
+        "Ma model was given.",
         "",
         "| dataset | model | PSNR (dB) | SSIM | NIQE | PI |",
         "|---|---|---|---|---|---|",
@@ -208,7 +238,8 @@ def _evaluation_section(results: dict, pair: int | None) -> str:
                     f"{s[k]:.4f}" if isinstance(s.get(k), (int, float)) else "n/a"
                     for k in ("psnr", "ssim", "niqe", "pi")
                 ]
-                rows.append(f"| {dataset} | {model} | " + " | ".join(cells) + " |")
+                shown = label if label and model != "bicubic" else model
+                rows.append(f"| {dataset} | {shown} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -224,7 +255,7 @@ def _use_section(scale: int) -> str:
 
 def _limitations_section(run: dict, source: dict) -> str:
     config = run.get("config.json", {})
-    data, loss = config.get("data", {}), config.get("loss", {})
+    data, loss = config.get("data", {}), config.get("loss") or source.get("zoo", {}).get("loss", {})
     items = [
         "Trained on bicubic degradation only: camera noise, blur and JPEG artefacts are outside its "
         "training distribution and are sharpened rather than removed.",
@@ -242,6 +273,17 @@ def _limitations_section(run: dict, source: dict) -> str:
         items.append(
             "Trained on the few scikit-image sample photos (the quickstart): a pipeline check, "
             "not a model for real use."
+        )
+    train_data = config.get("data", {}).get("train") or source.get("zoo", {}).get("training", {}).get("data", [])
+    if any("bsd" in str(spec).lower() for spec in train_data):
+        items.append(
+            "Trained partly on BSD images (the Berkeley Segmentation Dataset, BSD300): they are "
+            "licensed for non-commercial research and education; check those terms before commercial use."
+        )
+    if "zoo" in source:
+        items.append(
+            "The checkpoint was chosen on a split held out from the training images, never on the "
+            "reported test sets; the scores above are still only those of a few benchmark images."
         )
     if str(source.get("chosen_by", "")).startswith("validation"):
         items.append(

@@ -79,6 +79,7 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
         "float16_cost_db": round(cost, 4),
         "scores": scores(dtype),
         "bicubic": scores("bicubic"),
+        "loss": {k: config["loss"].get(k) for k in ("mode", "pixel_weight", "perceptual_weight", "adversarial_weight")},
         "training": {
             "step": best.get("step"),
             "steps_run": history[-1]["step"] if history else None,

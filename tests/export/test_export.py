@@ -394,3 +394,55 @@ def test_model_card_without_a_run(tmp_path):
     assert meta["license"] == "apache-2.0" and meta["model-index"] == [{"name": f"mdsrgan-x{SCALE}", "results": []}]
     assert "Not known to the exporter" in body and "No results" in body
     assert "| onnx | generator.onnx | 0.01 MB | 61.00 | 1 | 30.00 | 12.0 |" in body
+
+
+ZOO_CARD = {
+    "name": "x2",
+    "dtype": "float16",
+    "float16_cost_db": 0.0004,
+    "scores": {"Set5": {"psnr": 37.1, "ssim": 0.957, "niqe": 5.9}},
+    "bicubic": {"Set5": {"psnr": 33.66, "ssim": 0.93, "niqe": 7.0}},
+    "loss": {"mode": "independent", "pixel_weight": 1.0, "perceptual_weight": 0.0, "adversarial_weight": 0.001},
+    "training": {
+        "step": 23000,
+        "steps_run": 24000,
+        "validation_psnr": 33.2,
+        "data": ["../shared/datasets/train/T91", "flags/zoo/train_bsd200.txt"],
+        "images": 281,
+        "hours": 7.5,
+        "machines": ["AMD EPYC, 2 cores, no GPU"],
+    },
+}
+
+
+def test_zoo_models_export_with_their_packed_card(tmp_path, monkeypatch):
+    """``--model=zoo:NAME`` exports the shipped generator; its packed card (training, scores,
+    data terms) fills MODEL_CARD.md."""
+    from keras_mdsrgan.model import zoo
+
+    monkeypatch.setattr(zoo, "FOLDER", str(tmp_path / "zoo"))
+    zoo.pack(build_srresnet(SCALE, filters=4, num_blocks=1), str(tmp_path / "zoo" / "x2.npz"), card=ZOO_CARD)
+    path, source = exporter.choose_generator(None, None, "zoo:x2")
+    assert path == "zoo:x2" and source == {"model": "zoo:x2", "zoo": ZOO_CARD}
+    assert isinstance(exporter.load_generator(path), inference.KerasUpscaler)
+    with pytest.raises(zoo.ZooError, match=r"^zoo:x9: no such model in the zoo \(zoo:x2\)$"):
+        exporter.choose_generator(None, None, "zoo:x9")
+
+    manifest = {
+        "scale": SCALE,
+        "receptive_radius_lr": 9,
+        "source": source,
+        "parameters": 1234,
+        "files": {},
+        "parity": {"images": "sample:val", "n_images": 1},
+    }
+    card = modelcard.write(str(tmp_path), manifest, build_srresnet(SCALE, filters=4, num_blocks=1), "other")
+    _, front, body = open(card).read().split("---\n", 2)
+    results = yaml.safe_load(front)["model-index"][0]
+    assert results["name"] == "mdsrgan-x2" and results["results"][0]["metrics"][0]["value"] == 37.1
+    assert "`zoo:x2`, a generator shipped with keras_mdsrgan" in body
+    assert "the generator of step 23000 of 24000" in body and "(281 images)" in body and "7.5 h on AMD EPYC" in body
+    assert "| Set5 | zoo:x2 | 37.1000 | 0.9570 | 5.9000 | n/a |" in body
+    assert "| Set5 | bicubic | 33.6600 |" in body
+    assert "non-commercial research" in body and "Trained without the VGG perceptual loss" in body
+    assert "Not known to the exporter" not in body
