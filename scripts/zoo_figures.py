@@ -1,0 +1,112 @@
+"""The zoo's pictures in docs/MODELS.md and the README, re-made from the shipped package.
+
+  python scripts/zoo_figures.py [--out=docs/zoo] [--models=zoo:x4,zoo:x4-gan] [--photo=astronaut]
+      [--runs=x2=runs/zoo_x2,...]
+
+crops.png: a crop of a scikit-image photo (none is in the zoo's training images), side by side: bicubic |
+each of --models (those shipped or given as files) | the original. The photo is cut to a multiple
+of the scale and downscaled by MATLAB-compatible bicubic, as the models' training data were.
+curves.png: each zoo model's validation PSNR against training step (the curve packed in its
+card), and the curves of --runs (training runs still going, from their validation.jsonl).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from keras_mdsrgan import files, names  # noqa: E402
+from keras_mdsrgan.data import resize  # noqa: E402
+from keras_mdsrgan.model import inference, zoo  # noqa: E402
+
+flags.DEFINE_string("out", "docs/zoo", "Folder of crops.png and curves.png.")
+flags.DEFINE_list("models", ["zoo:x4", "zoo:x4-gan"], "Models shown in crops.png (zoo:NAME or files), one scale.")
+flags.DEFINE_string("photo", "astronaut", "A scikit-image photo (skimage.data.NAME).")
+flags.DEFINE_list("crop", ["40", "150", "160"], "The crop's top, left and side in HR pixels.")
+flags.DEFINE_list("runs", [], "NAME=RUN_DIR of runs still training, drawn beside the shipped curves.")
+FLAGS = flags.FLAGS
+
+
+def available(models: list[str]) -> list[str]:
+    """The models that can be loaded here: shipped zoo names and existing files."""
+    shipped = set(zoo.names())
+    return [m for m in models if (m[len(zoo.PREFIX) :] in shipped if zoo.is_zoo(m) else os.path.exists(m))]
+
+
+def crops(models: list[str], path: str) -> None:
+    from skimage import data
+
+    upscalers = {m: inference.load(m) for m in models}
+    scales = {inference.model_scale(u) for u in upscalers.values()}
+    if len(scales) != 1:
+        sys.exit(f"--models need one scale, got {sorted(scales)}")
+    scale = scales.pop()
+    photo = getattr(data, FLAGS.photo)()
+    photo = photo[: photo.shape[0] // scale * scale, : photo.shape[1] // scale * scale, :3]
+    lr = resize.imresize(photo, 1 / scale).numpy()
+    top, left, side = map(int, FLAGS.crop)
+    panels = {"bicubic": resize.imresize(lr, float(scale)).numpy()}
+    for model, upscaler in upscalers.items():
+        panels[os.path.basename(model.removeprefix(zoo.PREFIX))] = inference.upscale(upscaler, lr)
+    panels["original"] = photo
+    figure, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9))
+    for axis, (name, image) in zip(axes, panels.items()):
+        axis.imshow(image[top : top + side, left : left + side], interpolation="nearest")
+        axis.set_title(name, fontsize=10)
+        axis.axis("off")
+    figure.suptitle(f"x{scale}, a crop of scikit-image's '{FLAGS.photo}'", fontsize=10)
+    _save(figure, path)
+
+
+def curves(path: str) -> bool:
+    """False when there is nothing to draw."""
+    from keras_mdsrgan.training.validation import read_history
+
+    lines = {name: zoo.info(name).get("training", {}).get("curve") or [] for name in zoo.names()}
+    for spec in FLAGS.runs:
+        name, run_dir = spec.split("=", 1)
+        history = read_history(run_dir)
+        lines[f"{name} (training)"] = [[r["step"], r[names.pair_name(0)]["psnr"]] for r in history]
+    lines = {name: points for name, points in lines.items() if points}
+    if not lines:
+        return False
+    figure, axis = plt.subplots(figsize=(6, 3.8))
+    for name, points in lines.items():
+        axis.plot(*zip(*points), marker="o", ms=3, label=name)
+    axis.set(xlabel="training step", ylabel="validation PSNR (dB, Y)", title="PSNR on the held-out split")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    _save(figure, path)
+    return True
+
+
+def _save(figure, path: str) -> None:
+    figure.tight_layout()
+    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    plt.close(figure)
+    print(f"wrote {path}")
+
+
+def main(argv) -> int:
+    del argv
+    models = available(FLAGS.models)
+    if models:
+        crops(models, os.path.join(FLAGS.out, "crops.png"))
+    else:
+        print(f"crops.png: none of {', '.join(FLAGS.models)} is shipped or on disk; not drawn")
+    if not curves(os.path.join(FLAGS.out, "curves.png")):
+        print("curves.png: no curve in the zoo's cards or --runs; not drawn")
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
