@@ -11,8 +11,7 @@ import dataclasses
 
 from keras_mdsrgan import names
 from keras_mdsrgan.errors import ConfigError
-from keras_mdsrgan.model import distill, registry
-from keras_mdsrgan.model.losses import SRGAN_VGG_RESCALE
+from keras_mdsrgan.model import SRGAN_VGG_RESCALE, distill, registry
 
 INDEPENDENT = "independent"  # no distillation term: K separate SRGANs
 MODES = (INDEPENDENT, *distill.TARGETS)

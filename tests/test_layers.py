@@ -4,7 +4,7 @@ import ast
 import glob
 import os
 
-from conftest import REPO
+from conftest import REPO, run_python
 
 # Each sub-package or top-level module by rank; a module may import only from its own rank or below.
 RANKS = {
@@ -49,3 +49,13 @@ def test_every_import_goes_down_or_sideways():
             elif target not in RANKS:
                 upward.append(f"{module} imports unknown unit {target}")
     assert not upward, "\n".join(sorted(upward))
+
+
+def test_commands_import_tensorflow_only_when_they_run():
+    """The commands silence TensorFlow's start-up chatter (cli.quiet_tensorflow) so that an error
+    stays one line; a module that imports TensorFlow when the command is imported defeats it."""
+    for command in ("train", "evaluate", "upscale", "compare", "export", "zoo", "demo.__main__", "flagfile"):
+        check = f"import sys, keras_mdsrgan.{command}; print([m for m in ('tensorflow', 'keras') if m in sys.modules])"
+        result = run_python("-c", check)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "[]", command

@@ -12,8 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_mdsrgan.errors import ConfigError, UserError
-
-SRGAN_VGG_RESCALE = 1.0 / 12.75  # SRGAN's scaling of VGG19 features (Ledig et al. 2017)
+from keras_mdsrgan.model import SRGAN_VGG_RESCALE
 
 VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
