@@ -302,6 +302,7 @@ def load_run(arm: str, seed: int) -> dict | None:
             **pair_means(
                 {p: s["all"] for p, s in inference.get(name, {}).items()}, ("auc", "ece", "nll"), "d_inference_"
             ),
+            "n_images": next(iter(models.values()))["n_images"],  # to pool the sets (studies/frontier.py)
         }
         for name, models in results["results"].items()
     }

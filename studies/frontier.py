@@ -1,0 +1,166 @@
+"""Study C's primary endpoint (docs/study/c/plan.md): is `ml` beyond `independent`'s
+perception–distortion frontier?
+
+Reads generator_study.py output folders, one per adversarial weight: --independent folders
+(arm `independent`) make each seed's frontier, --ml folders (arm `ml`) are the points tested.
+A run's point is its final (PSNR, NIQE) pooled over --sets (each set's mean weighted by its
+images). Per seed, with the frontier the polyline through that seed's `independent` points in
+order of weight:
+  ΔNIQE  `ml`'s NIQE minus the frontier's NIQE at `ml`'s PSNR,
+  ΔPSNR  `ml`'s PSNR minus the frontier's PSNR at `ml`'s NIQE;
+where the polyline crosses that PSNR (NIQE) more than once the best crossing counts (lowest
+NIQE, highest PSNR), and a point outside the range the polyline spans is not extrapolated: that
+seed is left out of the row, and counted. `ml` beyond the frontier: ΔNIQE < 0 or ΔPSNR > 0.
+One family: each `ml` weight × the two distances, one-sample t-tests against 0 with 95 % CIs,
+Holm over the family. Writes OUT/frontier.json, frontier.md and plane.png (every run's point,
+the frontier per seed and in the mean).
+
+  python studies/frontier.py --independent=5e-4=runs/c/w0.5,1e-3=runs/c/w1,... \
+      --ml=7.5e-4=runs/c/ml0.75,1e-3=runs/c/ml1 --out=docs/study/c
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+
+import matplotlib
+from absl import app, flags
+
+import runner
+import stats
+from keras_mdsrgan import files
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+flags.DEFINE_list(
+    "independent", [], "WEIGHT=FOLDER of generator_study.py outputs whose `independent` runs make the frontier."
+)
+flags.DEFINE_list("ml", [], "WEIGHT=FOLDER of generator_study.py outputs whose `ml` runs are tested.")
+flags.DEFINE_list("sets", ["Set5", "Set14"], "Validation sets pooled into a run's point.")
+flags.DEFINE_string("out", None, "Where frontier.json, frontier.md and plane.png go.")
+FLAGS = flags.FLAGS
+
+
+def point(run: dict, sets: list[str]) -> tuple[float, float]:
+    """(PSNR, NIQE) of a run's final scores over ``sets``, each set weighted by its images."""
+    finals = [run["final"][name] for name in sets]
+    total = sum(f["n_images"] for f in finals)
+    return tuple(sum(f[m] * f["n_images"] for f in finals) / total for m in ("psnr", "niqe"))
+
+
+def crossing(polyline: list[tuple[float, float]], value: float, axis: int, best) -> float | None:
+    """The other coordinate of ``polyline`` where its ``axis`` coordinate equals ``value``, the
+    ``best`` (min or max) of the crossings; None outside the polyline's range."""
+    found = []
+    for a, b in zip(polyline, polyline[1:]):
+        low, high = sorted((a[axis], b[axis]))
+        if low <= value <= high:
+            if a[axis] == b[axis]:
+                found += [a[1 - axis], b[1 - axis]]
+            else:
+                t = (value - a[axis]) / (b[axis] - a[axis])
+                found.append(a[1 - axis] + t * (b[1 - axis] - a[1 - axis]))
+    return best(found) if found else None
+
+
+def distances(frontier: list[tuple[float, float]], ml: tuple[float, float]) -> dict[str, float | None]:
+    """ΔNIQE and ΔPSNR of one `ml` point from one seed's frontier (points in order of weight)."""
+    niqe_there = crossing(frontier, ml[0], axis=0, best=min)
+    psnr_there = crossing(frontier, ml[1], axis=1, best=max)
+    return {
+        "delta_niqe": None if niqe_there is None else ml[1] - niqe_there,
+        "delta_psnr": None if psnr_there is None else ml[0] - psnr_there,
+    }
+
+
+def read_arm(specs: list[str], arm: str) -> dict[float, dict]:
+    """{weight: {seed: run}} of ``arm`` in each WEIGHT=FOLDER's study.json."""
+    found = {}
+    for spec in specs:
+        weight, folder = spec.split("=", 1)
+        with open(os.path.join(folder, "study.json")) as f:
+            found[float(weight)] = json.load(f)["runs"][arm]
+    return dict(sorted(found.items()))
+
+
+def analyse(independent: dict, ml: dict, sets: list[str]) -> dict:
+    """Per seed and `ml` weight, the two distances; the family of tests over them."""
+    points = {
+        "independent": {w: {s: point(r, sets) for s, r in runs.items()} for w, runs in independent.items()},
+        "ml": {w: {s: point(r, sets) for s, r in runs.items()} for w, runs in ml.items()},
+    }
+    seeds = sorted(set.intersection(*(set(r) for r in independent.values())), key=int)
+    per_seed, rows = {}, []
+    for weight, ml_points in points["ml"].items():
+        per_seed[weight] = {
+            s: distances([points["independent"][w][s] for w in independent], ml_points[s])
+            for s in seeds
+            if s in ml_points
+        }
+        for name in ("delta_niqe", "delta_psnr"):
+            values = [d[name] for d in per_seed[weight].values() if d[name] is not None]
+            row = {"ml_weight": weight, "distance": name, "left_out": len(per_seed[weight]) - len(values)}
+            if len(values) >= 2:
+                row.update(stats.paired_comparison(values, [0.0] * len(values)))
+            rows.append(row)
+    runner.add_holm([r for r in rows if "p" in r])
+    return {"points": points, "seeds": seeds, "per_seed": per_seed, "rows": rows}
+
+
+def markdown(result: dict, sets: list[str]) -> str:
+    lines = [
+        f"# Study C: `ml` against `independent`'s frontier ({' + '.join(sets)}, final scores)",
+        "",
+        f"Seeds: {', '.join(result['seeds'])}. Distances per seed, then a one-sample t-test against 0; "
+        "Holm over the rows. `ml` beyond the frontier: ΔNIQE < 0 or ΔPSNR > 0.",
+        "",
+        "| ml weight | distance | mean [95 % CI] | d_z | p | p_Holm | seeds left out |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        cells = runner.difference_cells(r) if "p" in r else "too few seeds | | |"
+        lines.append(f"| {r['ml_weight']:g} | {r['distance']} | {cells} | {r['left_out']} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: str) -> None:
+    """Every run's point; each seed's frontier (thin) and the frontier of the seed means (thick)."""
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    independent, ml = result["points"]["independent"], result["points"]["ml"]
+    for seed in result["seeds"]:
+        axis.plot(*zip(*[independent[w][seed][::-1] for w in independent]), color="C0", lw=0.6, alpha=0.4)
+    means = [tuple(statistics.fmean(c) for c in zip(*runs.values())) for runs in independent.values()]
+    axis.plot(*zip(*[m[::-1] for m in means]), color="C0", lw=2, marker="o", label="independent (by weight)")
+    for weight, m in zip(independent, means):
+        axis.annotate(f"{weight:g}", m[::-1], fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for i, (weight, runs) in enumerate(ml.items()):
+        axis.scatter(*zip(*[p[::-1] for p in runs.values()]), color=f"C{i + 1}", s=14, alpha=0.6)
+        mean = tuple(statistics.fmean(c) for c in zip(*runs.values()))
+        axis.scatter(*mean[::-1], color=f"C{i + 1}", marker="X", s=120, edgecolor="k", label=f"ml ({weight:g})")
+    axis.set(xlabel="NIQE (lower is better)", ylabel="PSNR (dB)", title="final scores, a point per run")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    plt.close(figure)
+
+
+def main(argv) -> int:
+    del argv
+    if not FLAGS.independent or not FLAGS.ml or not FLAGS.out:
+        raise SystemExit("give --independent, --ml and --out")
+    result = analyse(read_arm(FLAGS.independent, "independent"), read_arm(FLAGS.ml, "ml"), FLAGS.sets)
+    text = markdown(result, FLAGS.sets)
+    serialisable = {**result, "points": {a: {str(w): p for w, p in v.items()} for a, v in result["points"].items()}}
+    serialisable["per_seed"] = {str(w): v for w, v in result["per_seed"].items()}
+    files.write_json(os.path.join(FLAGS.out, "frontier.json"), serialisable)
+    files.write_text(os.path.join(FLAGS.out, "frontier.md"), text)
+    plot(result, os.path.join(FLAGS.out, "plane.png"))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,66 @@
+"""Study C's frontier distances (studies/frontier.py) on points whose answers are known."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import REPO, run_python
+
+sys.path.insert(0, os.path.join(REPO, "studies"))
+import frontier  # noqa: E402
+
+# One seed's independent points in order of weight: (PSNR, NIQE), PSNR and NIQE falling together.
+LINE = [(29.0, 8.0), (28.5, 7.5), (28.0, 7.0)]
+
+
+def test_distances_interpolate_along_the_weights_and_never_extrapolate():
+    near = frontier.distances(LINE, (28.75, 7.5))  # frontier NIQE at 28.75: 7.75; PSNR at NIQE 7.5: 28.5
+    assert near["delta_niqe"] == pytest.approx(-0.25) and near["delta_psnr"] == pytest.approx(0.25)
+    on = frontier.distances(LINE, (28.25, 7.25))
+    assert on["delta_niqe"] == pytest.approx(0.0) and on["delta_psnr"] == pytest.approx(0.0)
+    outside = frontier.distances(LINE, (29.5, 7.5))
+    assert outside["delta_niqe"] is None and outside["delta_psnr"] == pytest.approx(1.0)
+
+
+def test_a_polyline_crossed_twice_counts_its_best_crossing():
+    zigzag = [(29.0, 8.0), (28.0, 7.0), (28.8, 7.6)]  # PSNR 28.5 is crossed at NIQE 7.5 and 7.375
+    assert frontier.crossing(zigzag, 28.5, axis=0, best=min) == pytest.approx(7.375)
+
+
+def _study(folder, arm, points):
+    runs = {
+        str(seed): {
+            "final": {
+                "Set5": {"psnr": p5, "niqe": n5, "n_images": 5},
+                "Set14": {"psnr": p14, "niqe": n14, "n_images": 14},
+            }
+        }
+        for seed, (p5, n5, p14, n14) in enumerate(points)
+    }
+    folder.mkdir()
+    (folder / "study.json").write_text(json.dumps({"runs": {arm: runs}}))
+
+
+def test_the_command_pools_the_sets_tests_each_distance_and_draws_the_plane(tmp_path):
+    # Set5 and Set14 equal, so the pooled point is that value; three seeds, the same frontier.
+    for name, (p, n) in {"w0.5": (29.0, 8.0), "w1": (28.5, 7.5), "w2": (28.0, 7.0)}.items():
+        _study(tmp_path / name, "independent", [(p, n, p, n)] * 3)
+    _study(tmp_path / "ml1", "ml", [(28.75, 7.4, 28.75, 7.4), (28.75, 7.5, 28.75, 7.5), (28.6, 7.5, 28.6, 7.5)])
+    result = run_python(
+        "studies/frontier.py",
+        f"--independent=5e-4={tmp_path / 'w0.5'},1e-3={tmp_path / 'w1'},2e-3={tmp_path / 'w2'}",
+        f"--ml=1e-3={tmp_path / 'ml1'}",
+        f"--out={tmp_path}",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = json.loads((tmp_path / "frontier.json").read_text())
+    rows = {r["distance"]: r for r in saved["rows"]}
+    # ΔNIQE per seed: 7.4 - 7.75, 7.5 - 7.75, 7.5 - 7.6.
+    assert rows["delta_niqe"]["mean_diff"] == pytest.approx((-0.35 - 0.25 - 0.1) / 3)
+    assert rows["delta_niqe"]["n"] == 3 and rows["delta_niqe"]["left_out"] == 0
+    assert rows["delta_psnr"]["p_holm"] >= rows["delta_psnr"]["p"]
+    assert "| 0.001 | delta_niqe |" in (tmp_path / "frontier.md").read_text()
+    assert (tmp_path / "plane.png").read_bytes()[:4] == b"\x89PNG"
