@@ -68,7 +68,7 @@ SETTINGS = (
 flags.DEFINE_string("start", None, "The generator .keras every pair of every run starts from.")
 flags.DEFINE_string("flagfile_base", os.path.join(ROOT, "flags", "repro_x4.cfg"), "Train flagfile of every run.")
 flags.DEFINE_list("arms", ["adv0", "independent", "control", "ml"], f"Arms, of {', '.join(ARMS)}.")
-flags.DEFINE_integer("seeds", 5, "Paired seeds (0 .. seeds-1).", lower_bound=2)
+flags.DEFINE_integer("seeds", 5, "Paired seeds (0 .. seeds-1); one for a pilot (no comparisons).", lower_bound=1)
 flags.DEFINE_integer("gan_steps", 1000, "GAN steps per run.", lower_bound=1)
 flags.DEFINE_integer("val_every", 50, "Steps between validations (the curves).", lower_bound=1)
 flags.DEFINE_integer("endpoint_validations", 3, "The endpoint: mean of this many last validations.", lower_bound=1)
