@@ -28,6 +28,13 @@ planned in a committed file before it ran.
                labels (the true labels on ml's sources), 8 paired seeds x 100 steps; then the same
                in OUT/a_gan_1 and OUT/a_gan_2 with the seed-1 and seed-2 runs' pairs
                (docs/study/a_gan_1/plan.md, docs/study/a_gan_2/plan.md)
+  c_pilot      Study C's pilot (docs/study/c/plan.md §1): adv0 and independent, seed 0, 4000 GAN
+               steps from the start generator with Study B's networks, trained on T91 + BSD200
+               less the holdout, validated on the holdout every 250 steps; pilot.py picks the
+               stage length L into OUT/c/pilot/pilot.md
+  c            Study C (plan §2): independent at 0.5, 0.75, 1, 1.5, 2 x 1e-3 and ml at 0.75 and
+               1 x 1e-3 (adv0 beside the first), --c_seeds paired seeds, stage length L; then
+               frontier.py into OUT/c
 
 Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
 b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
@@ -36,10 +43,12 @@ every run's wall time is recorded beside it.
 
   python studies/study.py [--parts=a,b] [--out=runs/study]
   python studies/study.py --parts=start,a,b,b_followups,a_gan   # everything in docs/RESULTS.md
+  python studies/study.py --parts=c_pilot,c                     # Study C (issue #27)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -50,11 +59,12 @@ import runner
 
 ROOT = runner.ROOT
 SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
-PARTS = ("start", "a", "b", "b_followups", "a_gan")
+PARTS = ("start", "a", "b", "b_followups", "a_gan", "c_pilot", "c")
 COMMITTED_START = os.path.join("docs", "study", "start", "generator_0.keras")
 
 flags.DEFINE_list("parts", ["a", "b"], f"Parts to run, of {', '.join(PARTS)}.")
 flags.DEFINE_string("out", os.path.join(ROOT, "runs", "study"), "Folder of every run (not committed).")
+flags.DEFINE_integer("c_seeds", 8, "Paired seeds of Study C (the pilot's arithmetic fixes 8 or 6).", lower_bound=2)
 flags.register_validator("parts", lambda parts: set(parts) <= set(PARTS), f"--parts must be among {', '.join(PARTS)}")
 FLAGS = flags.FLAGS
 
@@ -126,6 +136,60 @@ def main(argv):
                     f"part a_gan needs the generators of part b's independent seed-{seed} run: {', '.join(after_gan)}"
                 )
             study_a(name, after_gan, ["control", "ml", "labels"])
+    if {"c_pilot", "c"} & set(FLAGS.parts):
+        study_c(generator)
+
+
+C_INDEPENDENT = (5e-4, 7.5e-4, 1e-3, 1.5e-3, 2e-3)  # the frontier's adversarial weights (plan §2)
+C_ML = (7.5e-4, 1e-3)
+
+
+def study_c(generator: str) -> None:
+    """generator_study.py: the pilot (pilot.py decides L), then one folder per arm and weight, then
+    frontier.py over them (docs/study/c/plan.md)."""
+    base, log = f"{FLAGS.out}/c", os.path.join(ROOT, FLAGS.out, "c.log")
+    common = [
+        "studies/generator_study.py",
+        f"--start={generator}",
+        "--extra=--batch_size=8",
+        "--extra=--hr_patch=48",
+        f"--extra=--train={SHARED}/train/T91,flags/zoo/train_bsd200.txt",  # the holdout is not trained on
+        f"--val=holdout=flags/zoo/holdout.txt,Set5={SHARED}/benchmark/Set5/x4/HR:{SHARED}/benchmark/Set5/x4/LR,"
+        f"Set14={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
+        "--jobs=2",
+    ]
+    pilot = f"{base}/pilot"
+    if "c_pilot" in FLAGS.parts:
+        runner.run_logged(
+            [*common, f"--out={pilot}", "--arms=adv0,independent", "--seeds=1", "--gan_steps=4000", "--val_every=250"],
+            log,
+        )
+        runner.run_logged(["studies/pilot.py", f"--study={pilot}"], log)
+    if "c" not in FLAGS.parts:
+        return
+    decided = os.path.join(ROOT, pilot, "pilot.json")
+    if not os.path.exists(decided):
+        sys.exit(f"part c needs the pilot's stage length: {pilot}/pilot.json (run --parts=c_pilot first)")
+    with open(decided) as f:
+        length = json.load(f)["length"]
+    stage = [f"--seeds={FLAGS.c_seeds}", f"--gan_steps={length}", f"--val_every={length // 4}"]
+    folders = {"independent": {}, "ml": {}}
+    for arm, weights in (("independent", C_INDEPENDENT), ("ml", C_ML)):
+        for weight in weights:
+            folder = folders[arm][weight] = f"{base}/{arm}_{weight:g}"
+            arms = "adv0,independent" if (arm, weight) == ("independent", C_INDEPENDENT[0]) else arm
+            runner.run_logged(
+                [*common, *stage, f"--out={folder}", f"--arms={arms}", f"--adversarial_weight={weight}"], log
+            )
+    runner.run_logged(
+        [
+            "studies/frontier.py",
+            "--independent=" + ",".join(f"{w:g}={f}" for w, f in folders["independent"].items()),
+            "--ml=" + ",".join(f"{w:g}={f}" for w, f in folders["ml"].items()),
+            f"--out={base}",
+        ],
+        log,
+    )
 
 
 def study_b(generator: str) -> None:

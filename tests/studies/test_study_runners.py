@@ -60,8 +60,10 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
 
 
 def test_study_command_checks_its_parts():
-    result = run_python("study.py", "--parts=start,c", cwd=STUDIES, timeout=60)
-    assert result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan" in result.stderr
+    result = run_python("study.py", "--parts=start,d", cwd=STUDIES, timeout=60)
+    assert (
+        result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan, c_pilot, c" in result.stderr
+    )
 
 
 def test_study_starts_from_the_committed_generator_without_part_start(shared_datasets, tmp_path):
@@ -74,3 +76,9 @@ def test_study_starts_from_the_committed_generator_without_part_start(shared_dat
     # a_gan needs part b's runs: refused in one line, not a traceback.
     assert result.returncode == 1 and "part a_gan needs the generators of part b" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_study_c_needs_its_pilot_first(shared_datasets, tmp_path):
+    result = run_python("study.py", "--parts=c", f"--out={tmp_path / 'study'}", cwd=STUDIES, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("part c needs the pilot's stage length")
