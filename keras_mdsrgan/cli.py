@@ -60,9 +60,12 @@ def user_error(err: Exception) -> int:
 
 def define_max_image_pixels() -> None:
     """``--max_image_pixels``, the decompression-bomb guard that every command reading images
-    has; the command passes it to ``imageio.set_max_image_pixels``."""
+    has; the command passes it to ``imageio.set_max_image_pixels``. Defined once per process, so
+    that one process may import several commands (the demo imports ``upscale``'s functions)."""
     from keras_mdsrgan.data import imageio  # here: an installed command imports this module first, light
 
+    if "max_image_pixels" in flags.FLAGS:
+        return
     flags.DEFINE_integer(
         "max_image_pixels",
         imageio.DEFAULT_MAX_IMAGE_PIXELS,

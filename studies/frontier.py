@@ -35,13 +35,18 @@ from keras_mdsrgan import files
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-flags.DEFINE_list(
-    "independent", [], "WEIGHT=FOLDER of generator_study.py outputs whose `independent` runs make the frontier."
-)
-flags.DEFINE_list("ml", [], "WEIGHT=FOLDER of generator_study.py outputs whose `ml` runs are tested.")
-flags.DEFINE_list("sets", ["Set5", "Set14"], "Validation sets pooled into a run's point.")
-flags.DEFINE_string("out", None, "Where frontier.json, frontier.md and plane.png go.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The command's flags: defined when it runs, so that tests may import its functions beside
+    other scripts'."""
+    flags.DEFINE_list(
+        "independent", [], "WEIGHT=FOLDER of generator_study.py outputs whose `independent` runs make the frontier."
+    )
+    flags.DEFINE_list("ml", [], "WEIGHT=FOLDER of generator_study.py outputs whose `ml` runs are tested.")
+    flags.DEFINE_list("sets", ["Set5", "Set14"], "Validation sets pooled into a run's point.")
+    flags.DEFINE_string("out", None, "Where frontier.json, frontier.md and plane.png go.")
 
 
 def point(run: dict, sets: list[str]) -> tuple[float, float]:
@@ -163,4 +168,5 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

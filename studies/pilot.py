@@ -22,16 +22,21 @@ from absl import app, flags
 
 from keras_mdsrgan import files
 
-flags.DEFINE_string("study", None, "The pilot's generator_study.py output folder.")
-flags.DEFINE_string("out", None, "Where pilot.json and pilot.md go (default: --study).")
-flags.DEFINE_string("seed", "0", "The pilot's seed.")
-flags.DEFINE_integer("every", 500, "Candidate stage lengths are multiples of this.")
-flags.DEFINE_integer("shortest", 1000, "The shortest stage (Study B's).")
-flags.DEFINE_integer("budget", 4000, "The longest stage the budget allows.")
-flags.DEFINE_float("niqe_gap", 0.3, "How far independent's NIQE must be below adv0's.")
-flags.DEFINE_float("psnr_drop", 0.05, "Largest PSNR fall over the last --every steps that counts as settled.")
-flags.DEFINE_integer("last", 3, "Validations averaged for the NIQE comparison.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The command's flags: defined when it runs, so that tests may import its functions beside
+    other scripts'."""
+    flags.DEFINE_string("study", None, "The pilot's generator_study.py output folder.")
+    flags.DEFINE_string("out", None, "Where pilot.json and pilot.md go (default: --study).")
+    flags.DEFINE_string("seed", "0", "The pilot's seed.")
+    flags.DEFINE_integer("every", 500, "Candidate stage lengths are multiples of this.")
+    flags.DEFINE_integer("shortest", 1000, "The shortest stage (Study B's).")
+    flags.DEFINE_integer("budget", 4000, "The longest stage the budget allows.")
+    flags.DEFINE_float("niqe_gap", 0.3, "How far independent's NIQE must be below adv0's.")
+    flags.DEFINE_float("psnr_drop", 0.05, "Largest PSNR fall over the last --every steps that counts as settled.")
+    flags.DEFINE_integer("last", 3, "Validations averaged for the NIQE comparison.")
 
 
 def mean_of_last(curve: dict[int, float], step: int, count: int) -> float | None:
@@ -112,5 +117,6 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flag_as_required("study")
     app.run(main)

@@ -316,3 +316,9 @@ def test_cli_internal_errors_keep_their_traceback(tmp_path):
     result = run_python("-c", script, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" in result.stderr and "ValueError: invalid literal" in result.stderr
+
+
+def test_one_process_may_import_train_and_upscale():
+    """Both define --max_image_pixels; a test worker (or a notebook) importing both must not clash."""
+    result = run_python("-c", "import keras_mdsrgan.train, keras_mdsrgan.upscale, keras_mdsrgan.zoo")
+    assert result.returncode == 0, result.stderr[-2000:]
