@@ -56,24 +56,6 @@ flags.DEFINE_bool(
 cli.define_max_image_pixels()
 flags.mark_flags_as_required(["input", "output"])
 
-ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
-
-
-def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, overlap=None, on_tile=None) -> None:
-    """Upscale one file by the decoding rule, keep alpha where the target can hold it;
-    ``on_tile(done, total)`` after each tile."""
-    import numpy as np
-
-    from keras_mdsrgan.data import resize
-    from keras_mdsrgan.model import inference
-
-    rgb, alpha = imageio.read_image_and_alpha(source)
-    sr = inference.upscale(upscaler, rgb, tile=tile, overlap=overlap, on_tile=on_tile)
-    if alpha is not None and target.lower().endswith(ALPHA_FORMATS):
-        big_alpha = resize.imresize(alpha[..., None], float(scale)).numpy()
-        sr = np.concatenate([sr, big_alpha], axis=-1)
-    imageio.write_image(target, sr)
-
 
 class TileBar:
     """A progress bar over an image's tiles, shown once it has more than one."""
@@ -123,7 +105,7 @@ def main(argv: list[str]) -> int:
     failed = []
     for i, (source, target) in enumerate(jobs):
         try:
-            upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap, on_tile=tile_bar)
+            inference.upscale_file(upscaler, source, target, scale, tile, FLAGS.overlap, on_tile=tile_bar)
         except imageio.WriteError as err:  # the output side would refuse the next images too: stop
             failed.append(f"{err}; stopped before the other {len(jobs) - i - 1} image(s)")
             break

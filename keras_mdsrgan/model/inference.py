@@ -251,3 +251,20 @@ def upscale(upscaler, lr: np.ndarray, tile: int | None = None, overlap: int | No
         if on_tile:
             on_tile(done, len(corners))
     return out
+
+
+ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")  # output formats that keep an alpha channel
+
+
+def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, overlap=None, on_tile=None) -> None:
+    """Upscale one image file as ``upscale`` does: the decoding rule of ``imageio``, tiles, an
+    alpha channel upscaled by MATLAB bicubic and kept where ``target``'s format holds one; the
+    output written atomically. ``on_tile(done, total)`` after each tile."""
+    from keras_mdsrgan.data import imageio, resize
+
+    rgb, alpha = imageio.read_image_and_alpha(source)
+    sr = upscale(upscaler, rgb, tile=tile, overlap=overlap, on_tile=on_tile)
+    if alpha is not None and target.lower().endswith(ALPHA_FORMATS):
+        big_alpha = resize.imresize(alpha[..., None], float(scale)).numpy()
+        sr = np.concatenate([sr, big_alpha], axis=-1)
+    imageio.write_image(target, sr)

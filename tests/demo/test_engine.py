@@ -9,6 +9,7 @@ from conftest import REPO
 from keras_mdsrgan.data import imageio
 from keras_mdsrgan.demo import engine
 from keras_mdsrgan.errors import UserError
+from keras_mdsrgan.model import inference
 
 MODEL = os.path.join(REPO, "keras_mdsrgan", "resources", "quickstart_srresnet_x4.keras")
 
@@ -28,12 +29,10 @@ def test_models_offer_only_the_start_up_list(models):
 
 
 def test_upscale_matches_the_upscale_command_and_names_the_visitors_file(models, tmp_path):
-    from keras_mdsrgan.upscale import upscale_file
-
     rng = np.random.default_rng(0)
     source = str(tmp_path / "photo.png")
     imageio.write_image(source, rng.integers(0, 256, (30, 20, 3), dtype=np.uint8))
-    upscale_file(models.get("quickstart_srresnet_x4").upscaler, source, str(tmp_path / "cli.png"), 4)
+    inference.upscale_file(models.get("quickstart_srresnet_x4").upscaler, source, str(tmp_path / "cli.png"), 4)
     result = engine.upscale(models.get("quickstart_srresnet_x4"), source, "photo.png", str(tmp_path), tile=8)
     assert np.array_equal(imageio.read_image(result.png), imageio.read_image(str(tmp_path / "cli.png")))
     assert result.bicubic.shape == result.sr.shape == (120, 80, 3) and result.seconds > 0

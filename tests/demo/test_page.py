@@ -149,10 +149,9 @@ def error_text(page) -> str:
 def expected(tmp_path, source: str) -> np.ndarray:
     """What ``upscale`` writes for ``source`` with the same model (the command's own function)."""
     from keras_mdsrgan.model import inference
-    from keras_mdsrgan.upscale import upscale_file
 
     target = str(tmp_path / ("cli_" + os.path.basename(source)))
-    upscale_file(inference.load(MODEL), source, target, 4)
+    inference.upscale_file(inference.load(MODEL), source, target, 4)
     return imageio.read_image(target)
 
 
