@@ -94,12 +94,13 @@ def write_samples(folder: str) -> list[str]:
 
 
 def upscale(entry: Entry, upload: str, shown_name: str, out_folder: str, tile=None, on_tile=None) -> Result:
-    """Upscale the file ``upload`` with ``entry`` as ``upscale`` does (same decoding, tiles, alpha
-    dropped on screen); errors name the file as the visitor called it, ``shown_name``."""
+    """Upscale the file ``upload`` with ``entry`` as ``upscale`` does (same decoding and tiles; an
+    alpha channel kept in the PNG, not shown); errors name the file as the visitor called it,
+    ``shown_name``."""
     from keras_mdsrgan.data import resize
 
     try:
-        rgb = imageio.read_image(upload)
+        rgb, alpha = imageio.read_image_and_alpha(upload)
     except UserError as err:
         raise UserError(str(err).replace(upload, shown_name)) from None
     start = time.perf_counter()
@@ -109,7 +110,7 @@ def upscale(entry: Entry, upload: str, shown_name: str, out_folder: str, tile=No
     stem = os.path.splitext(os.path.basename(shown_name))[0] or "image"
     folder = tempfile.mkdtemp(dir=out_folder)  # one folder per result: the download keeps its name
     png = os.path.join(folder, f"{stem}_{entry.name.replace(':', '_').replace('/', '_')}.png")
-    imageio.write_image(png, sr)
+    imageio.write_image(png, inference.with_alpha(sr, alpha, entry.scale))
     return Result(bicubic, sr, seconds, png)
 
 

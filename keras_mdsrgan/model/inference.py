@@ -260,11 +260,19 @@ def upscale_file(upscaler, source: str, target: str, scale: int, tile=None, over
     """Upscale one image file as ``upscale`` does: the decoding rule of ``imageio``, tiles, an
     alpha channel upscaled by MATLAB bicubic and kept where ``target``'s format holds one; the
     output written atomically. ``on_tile(done, total)`` after each tile."""
-    from keras_mdsrgan.data import imageio, resize
+    from keras_mdsrgan.data import imageio
 
     rgb, alpha = imageio.read_image_and_alpha(source)
     sr = upscale(upscaler, rgb, tile=tile, overlap=overlap, on_tile=on_tile)
-    if alpha is not None and target.lower().endswith(ALPHA_FORMATS):
-        big_alpha = resize.imresize(alpha[..., None], float(scale)).numpy()
-        sr = np.concatenate([sr, big_alpha], axis=-1)
+    if target.lower().endswith(ALPHA_FORMATS):
+        sr = with_alpha(sr, alpha, scale)
     imageio.write_image(target, sr)
+
+
+def with_alpha(sr: np.ndarray, alpha: np.ndarray | None, scale: int) -> np.ndarray:
+    """``sr`` with the input's ``alpha`` upscaled by MATLAB bicubic as a fourth channel (if any)."""
+    from keras_mdsrgan.data import resize
+
+    if alpha is None:
+        return sr
+    return np.concatenate([sr, resize.imresize(alpha[..., None], float(scale)).numpy()], axis=-1)

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import REPO
 from keras_mdsrgan.data import imageio
@@ -63,3 +64,15 @@ def test_samples_are_the_bundled_photos_made_smaller(tmp_path):
     paths = engine.write_samples(str(tmp_path))
     assert [os.path.basename(p) for p in paths] == ["chelsea_small.png", "astronaut_small.png", "coffee_small.png"]
     assert imageio.read_image(paths[1]).shape == (128, 128, 3)  # astronaut is 512 x 512
+
+
+def test_an_rgba_upload_downloads_with_its_alpha_as_upscale_writes_it(models, tmp_path):
+    rng = np.random.default_rng(1)
+    source = str(tmp_path / "logo.png")
+    rgba = rng.integers(0, 256, (16, 12, 4), dtype=np.uint8)
+    Image.fromarray(rgba).save(source)
+    entry = models.get("quickstart_srresnet_x4")
+    inference.upscale_file(entry.upscaler, source, str(tmp_path / "cli.png"), 4)
+    result = engine.upscale(entry, source, "logo.png", str(tmp_path))
+    assert np.array_equal(np.asarray(Image.open(result.png)), np.asarray(Image.open(tmp_path / "cli.png")))
+    assert np.asarray(Image.open(result.png)).shape == (64, 48, 4) and result.sr.shape == (64, 48, 3)
