@@ -69,7 +69,7 @@ def export(model: str, out: str) -> dict[str, str]:
 
 
 def upscalers(model: str, out: str) -> dict:
-    """Every way of running ``model``, by name; each takes a (1, H, W, 3) float32 batch."""
+    """Every way of running ``model`` by name (each takes a (1, H, W, 3) float32 batch), and its Keras model."""
     keras_model = inference.load(model).model
     xla = tf.function(lambda lr: keras_model(lr, training=False), jit_compile=True)
     files = export(model, out)

@@ -124,7 +124,7 @@ def run_arm(arm: str, seed: int, generators: list, store, sample: probe.Probe) -
     step = tf.function(lambda batch: discriminator_step(cohort, batch))
     for _ in range(FLAGS.steps):
         step(next(batches))
-    scores = probe.discriminator_scores(generators, cohort.discriminators, sample)
+    scores = probe.discriminator_scores(generators, cohort.discriminators, sample, modes=("batch",))["batch"]
     return {
         kind: {m: sum(s[kind][m] for s in scores.values()) / len(scores) for m in METRICS}
         for kind in next(iter(scores.values()))

@@ -73,21 +73,28 @@ def _logits(discriminator, images: np.ndarray, mode: str) -> np.ndarray:
     return tf.cast(logits, tf.float32)[:, 0].numpy()
 
 
-def discriminator_scores(generators, discriminators, probe: Probe, mode: str = "batch") -> dict[str, dict[str, dict]]:
-    """{pairK: {"all" | "own" | "peers" | "bicubic": {acc, auc, nll, ece, brier}}} in ``mode``."""
+def discriminator_scores(generators, discriminators, probe: Probe, modes: tuple[str, ...] = MODES) -> dict:
+    """{mode: {pairK: {"all" | "own" | "peers" | "bicubic": {acc, auc, nll, ece, brier}}}} for each
+    of ``modes``; the generators run once for all of them."""
     srs = [tf.cast(g(tf.constant(probe.lr), training=False), tf.float32).numpy() for g in generators]
-    scores = {}
-    for k, d in enumerate(discriminators):
-        real = _logits(d, probe.hr, mode)
-        fakes = {
-            "own": _logits(d, srs[k], mode),
-            "peers": np.concatenate([_logits(d, sr, mode) for j, sr in enumerate(srs) if j != k] or [np.empty(0)]),
-            "bicubic": _logits(d, probe.bicubic, mode),
-        }
-        per_kind = {"all": _summary(real, np.concatenate(list(fakes.values())))}
-        per_kind.update({kind: _summary(real, fake) for kind, fake in fakes.items() if fake.size})
-        scores[names.pair_name(k)] = per_kind
-    return scores
+    return {
+        mode: {names.pair_name(k): _pair_scores(d, k, srs, probe, mode) for k, d in enumerate(discriminators)}
+        for mode in modes
+    }
+
+
+def _pair_scores(discriminator, k: int, srs: list, probe: Probe, mode: str) -> dict[str, dict]:
+    real = _logits(discriminator, probe.hr, mode)
+    fakes = {
+        "own": _logits(discriminator, srs[k], mode),
+        "peers": np.concatenate(
+            [_logits(discriminator, sr, mode) for j, sr in enumerate(srs) if j != k] or [np.empty(0)]
+        ),
+        "bicubic": _logits(discriminator, probe.bicubic, mode),
+    }
+    per_kind = {"all": _summary(real, np.concatenate(list(fakes.values())))}
+    per_kind.update({kind: _summary(real, fake) for kind, fake in fakes.items() if fake.size})
+    return per_kind
 
 
 def _summary(real: np.ndarray, fake: np.ndarray) -> dict[str, float]:

@@ -45,10 +45,8 @@ def final_evaluation(
     probes = (
         {name: probe.make_probe(images, scale, hr_patch) for name, images in val_sets.items()} if discriminators else {}
     )
-    d_scores = {
-        mode: {name: probe.discriminator_scores(generators, discriminators, p, mode) for name, p in probes.items() if p}
-        for mode in probe.MODES
-    }
+    scored = {name: probe.discriminator_scores(generators, discriminators, p) for name, p in probes.items() if p}
+    d_scores = {mode: {name: by_mode[mode] for name, by_mode in scored.items()} for mode in probe.MODES}
     files.write_json(
         os.path.join(run_dir, "results.json"),
         {

@@ -68,14 +68,13 @@ class Validator:
         """val/pairK_d_{acc,auc,nll,ece,brier} on the whole probe and val/pairK_d_auc_{kind}, in
         batch mode (as in training); val/pairK_d_inference_{acc,...} with the moving statistics."""
         scores = probe.discriminator_scores(self.generators, self.discriminators, self.probe)
-        for pair, per_kind in scores.items():
+        for pair, per_kind in scores["batch"].items():
             for metric, value in per_kind["all"].items():
                 tf.summary.scalar(f"val/{pair}_d_{metric}", value)
             for kind, values in per_kind.items():
                 if kind != "all":
                     tf.summary.scalar(f"val/{pair}_d_auc_{kind}", values["auc"])
-        scores = probe.discriminator_scores(self.generators, self.discriminators, self.probe, mode="inference")
-        for pair, per_kind in scores.items():
+        for pair, per_kind in scores["inference"].items():
             for metric, value in per_kind["all"].items():
                 tf.summary.scalar(f"val/{pair}_d_inference_{metric}", value)
 

@@ -35,7 +35,7 @@ def test_probe_scores_each_kind_of_generated_patch(images):
     sharpness = keras.Sequential([keras.layers.Input((16, 16, 3)), keras.layers.Lambda(high_frequency)])
 
     identity = _upsampler()
-    scores = probe.discriminator_scores([identity, identity], [sharpness, sharpness], sample)
+    scores = probe.discriminator_scores([identity, identity], [sharpness, sharpness], sample)["batch"]
     assert scores["pair0"]["bicubic"]["auc"] == 1.0 and scores["pair0"]["bicubic"]["acc"] == 1.0
     assert set(scores["pair1"]) == {"all", "own", "peers", "bicubic"}
     assert probe.make_probe([("c", lr[:4, :4], hr[:8, :8], False)], 2, 16) is None
@@ -53,10 +53,10 @@ def test_inference_mode_uses_moving_statistics_where_batch_mode_hides_a_differen
     mean = float(sample.hr.mean())
     norm.set_weights([np.ones(1), np.zeros(1), np.full(1, 0.75 * mean), np.full(1, 1e-4)])
     dark = _upsampler(0.5)
-    batch = probe.discriminator_scores([dark], [judge], sample)["pair0"]["own"]
-    inference = probe.discriminator_scores([dark], [judge], sample, mode="inference")["pair0"]["own"]
+    scores = probe.discriminator_scores([dark], [judge], sample)
+    batch, inference = scores["batch"]["pair0"]["own"], scores["inference"]["pair0"]["own"]
     assert inference["auc"] == 1.0 and inference["acc"] == 1.0
     assert batch["auc"] < 0.8
     np.testing.assert_allclose(norm.get_weights()[2:], [np.full(1, 0.75 * mean), np.full(1, 1e-4)], rtol=1e-6)
     with pytest.raises(ValueError, match="mode must be one of"):
-        probe.discriminator_scores([dark], [judge], sample, mode="eval")
+        probe.discriminator_scores([dark], [judge], sample, modes=("eval",))
