@@ -68,7 +68,7 @@ def export(model: str, out: str) -> dict[str, str]:
     }
 
 
-def upscalers(model: str, out: str) -> dict:
+def upscalers(model: str, out: str) -> tuple[dict, object]:
     """Every way of running ``model`` by name (each takes a (1, H, W, 3) float32 batch), and its Keras model."""
     keras_model = inference.load(model).model
     xla = tf.function(lambda lr: keras_model(lr, training=False), jit_compile=True)
