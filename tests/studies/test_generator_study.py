@@ -9,6 +9,7 @@ import sys
 from conftest import REPO, run_python
 
 TINY = [
+    "--nojit_compile",  # XLA's compile time would dominate steps this small (conftest.TINY_RUN)
     "--train=sample:train",
     "--val_max_images=1",
     "--hr_patch=16",

@@ -72,7 +72,9 @@ TINY = RunConfig(
     data=DataConfig(scale=2, hr_patch=16, batch_size=2, val_max_images=1),
     model=ModelConfig(gen_filters=4, gen_blocks=1, disc_filters=4, disc_dense=8),
     loss=LossConfig(pixel_weight=1.0, perceptual_weight=0.0),
-    train=TrainConfig(pretrain_steps=0, gan_steps=4, log_every=2, checkpoint_every=4, val_every=4, verbosity=0),
+    train=TrainConfig(
+        pretrain_steps=0, gan_steps=4, log_every=2, checkpoint_every=4, val_every=4, verbosity=0, jit_compile=False
+    ),
 )
 
 
