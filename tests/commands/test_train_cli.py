@@ -276,24 +276,12 @@ def test_non_finite_loss_names_pair_and_term():
         loop.check_finite({"pair0/g_total": 1.0, "pair1/d_distill_kl": float("nan")}, step=7)
 
 
-def test_same_seeds_reproduce_a_run(tmp_path, capfd, monkeypatch):
-    """Also the suite's one training with the XLA-compiled step (TINY_RUN turns it off)."""
+def test_same_seeds_reproduce_a_run(tmp_path, capfd):
     import keras
-
-    from keras_mdsrgan.training import distributed
-
-    xla, use_xla = [], distributed.use_xla
-    monkeypatch.setattr(distributed, "use_xla", lambda *a: xla.append(use_xla(*a)) or xla[-1])
 
     def final_weights(name):  # no validation sets: only the training itself is compared
         status, _, _ = run_in_process(
-            capfd,
-            *TINY,
-            "--val=",
-            "--pretrain_steps=3",
-            "--gan_steps=3",
-            f"--run_dir={tmp_path / name}",
-            "--jit_compile",
+            capfd, *TINY, "--val=", "--pretrain_steps=3", "--gan_steps=3", f"--run_dir={tmp_path / name}"
         )
         assert status == 0
         return [
@@ -303,7 +291,20 @@ def test_same_seeds_reproduce_a_run(tmp_path, capfd, monkeypatch):
         ]
 
     assert all((x == y).all() for x, y in zip(final_weights("b"), final_weights("a"), strict=True))
-    assert xla == [True, True]
+
+
+def test_the_xla_compiled_steps_train(tmp_path, capfd, monkeypatch):
+    """The suite's one training with XLA (TINY_RUN turns it off): both stages compile and run, and
+    the run's check of every loss term passes."""
+    from keras_mdsrgan.training import distributed
+
+    xla, use_xla = [], distributed.use_xla
+    monkeypatch.setattr(distributed, "use_xla", lambda *a: xla.append(use_xla(*a)) or xla[-1])
+    status, _, _ = run_in_process(
+        capfd, *TINY, "--val=", "--pretrain_steps=1", "--gan_steps=1", f"--run_dir={tmp_path}", "--jit_compile"
+    )
+    assert status == 0 and xla == [True]
+    assert (tmp_path / "checkpoints" / "ckpt-2.index").is_file()
 
 
 def test_the_seed_sets_the_initial_weights():

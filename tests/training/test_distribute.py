@@ -49,6 +49,7 @@ def test_two_local_workers_train_like_one_process_and_only_the_chief_writes(tmp_
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     args = [
+        "--nojit_compile",  # the single process would otherwise compile XLA where oneDNN is off
         "--train=sample:train",
         "--val=sample:val",
         "--val_max_images=1",

@@ -22,9 +22,9 @@ TINY = [
     "--keep_checkpoints=2",
     "--log_every=1",
     "--val_every=5",
-    "--pretrain_steps=6",
-    "--gan_steps=14",
-    "--lr_decay_steps=3",
+    "--pretrain_steps=4",
+    "--gan_steps=8",
+    "--lr_decay_steps=2",
     "--verbosity=-1",
 ]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -64,12 +64,12 @@ def reference_run(tmp_path_factory):
 
 
 def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
-    """Killed twice inside the GAN stage (steps 7-20), after the discriminators have been updated
-    and past the GAN learning-rate decay (GAN step 3, global step 9): the resumed run must end
+    """Killed twice inside the GAN stage (steps 5-12), after the discriminators have been updated
+    and past the GAN learning-rate decay (GAN step 2, global step 6): the resumed run must end
     bit-identical, so every network, optimizer state and schedule position is in the checkpoint."""
     run_dir = str(tmp_path / "killed")
     kills = 0
-    for target, delay in ((11, 0.0), (15, 0.1)):  # kill at different moments of the checkpoint cycle
+    for target, delay in ((8, 0.0), (10, 0.1)):  # kill at different moments of the checkpoint cycle
         process = start(run_dir)
         deadline = time.time() + 240
         while saved_steps(run_dir) < target and process.poll() is None and time.time() < deadline:
@@ -90,8 +90,8 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path,
     final = start(run_dir, "--verbosity=0")  # show the progress lines
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-2000:]
-    assert 15 <= resumed_from < 20 and f"resuming after step {resumed_from}" in out
-    assert saved_steps(run_dir) == 20
+    assert 10 <= resumed_from < 12 and f"resuming after step {resumed_from}" in out
+    assert saved_steps(run_dir) == 12
     assert not glob.glob(os.path.join(run_dir, "**", ".mdsrgan-tmp-*"), recursive=True)
     for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
         np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
