@@ -20,6 +20,18 @@ PAPER = (
     "J. Inst. Convergence Signal Processing 23(3), 2022"
 )
 _METRICS = (("psnr", "PSNR (Y, dB)"), ("ssim", "SSIM (Y)"), ("niqe", "NIQE"), ("pi", "PI"))
+# Published PSNR (Y, border = scale) on Set5 / Set14, the ladder a zoo model is placed on: FSRCNN
+# (Dong et al., ECCV 2016), VDSR trained on the same 291 images (Kim et al., CVPR 2016), SRResNet
+# trained on ImageNet for 10^6 steps (Ledig et al., CVPR 2017).
+PUBLISHED = {
+    2: {"bicubic": (33.66, 30.24), "FSRCNN": (37.00, 32.63), "VDSR (291 images)": (37.53, 33.03)},
+    4: {
+        "bicubic": (28.42, 26.00),
+        "FSRCNN": (30.55, 27.50),
+        "VDSR (291 images)": (31.35, 28.01),
+        "SRResNet (ImageNet)": (32.05, 28.49),
+    },
+}
 
 
 def read_run(run_dir: str | None) -> dict:
@@ -67,6 +79,7 @@ def write(out: str, manifest: dict, generator, license_id: str) -> str:
         _formats_section(manifest),
         _zoo_training_section(shipped) if shipped else _training_section(run),
         _evaluation_section(results, pair, shipped and f"zoo:{shipped.get('name')}"),
+        *([_ladder_section(shipped, manifest["scale"])] if shipped and manifest["scale"] in PUBLISHED else []),
         _use_section(manifest["scale"]),
         _limitations_section(run, source),
         _licence_section(license_id),
@@ -243,6 +256,26 @@ def _evaluation_section(results: dict, pair: int | None, label: str | None = Non
     return "\n".join(rows)
 
 
+def _ladder_section(card: dict, scale: int) -> str:
+    """The zoo model's Set5 / Set14 PSNR beside the published ladder at its scale."""
+    published = PUBLISHED[scale]
+    mine = tuple(card.get("scores", {}).get(d, {}).get("psnr") for d in ("Set5", "Set14"))
+    rows = [
+        "## Against published results",
+        "",
+        f"PSNR (dB, Y, border {scale}) at x{scale}, Set5 / Set14; the others' figures are from their papers.",
+        "",
+        "| " + " | ".join(["", *published, f"zoo:{card.get('name')}"]) + " |",
+        "|" + "---|" * (len(published) + 2),
+        "| Set5 / Set14 | "
+        + " | ".join(f"{a:.2f} / {b:.2f}" for a, b in published.values())
+        + " | "
+        + " / ".join("n/a" if v is None else f"{v:.2f}" for v in mine)
+        + " |",
+    ]
+    return "\n".join(rows)
+
+
 def _use_section(scale: int) -> str:
     return (
         "## Intended use\n\n"
@@ -256,13 +289,22 @@ def _use_section(scale: int) -> str:
 def _limitations_section(run: dict, source: dict) -> str:
     config = run.get("config.json", {})
     data, loss = config.get("data", {}), config.get("loss") or source.get("zoo", {}).get("loss", {})
+    gan_steps = config.get("train", {}).get("gan_steps", source.get("zoo", {}).get("training", {}).get("gan_steps"))
     items = [
         "Trained on bicubic degradation only: camera noise, blur and JPEG artefacts are outside its "
-        "training distribution and are sharpened rather than removed.",
-        "A GAN generator invents plausible texture: do not use its output as evidence of detail "
-        "(forensics, medical or satellite imagery).",
+        "training distribution and are sharpened rather than removed."
     ]
-    if loss.get("perceptual_weight") == 0:
+    if gan_steps == 0:
+        items.append(
+            "PSNR-oriented: trained by pixel loss alone (no GAN stage), so fine texture comes out "
+            "smooth rather than invented; for sharper texture use a GAN-trained model."
+        )
+    else:
+        items.append(
+            "A GAN generator invents plausible texture: do not use its output as evidence of detail "
+            "(forensics, medical or satellite imagery)."
+        )
+    if loss.get("perceptual_weight") == 0 and gan_steps != 0:
         items.append(
             "Trained without the VGG perceptual loss (no ImageNet VGG19 weights): its outputs are "
             "closer to a pixel-loss SRResNet than to SRGAN's textures."

@@ -85,6 +85,8 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
             "steps_run": history[-1]["step"] if history else None,
             "validation_psnr": best.get("psnr"),
             "curve": [[r["step"], r[names.pair_name(pair)]["psnr"]] for r in history if names.pair_name(pair) in r],
+            "pretrain_steps": config["train"].get("pretrain_steps"),
+            "gan_steps": config["train"].get("gan_steps"),
             "data": config["data"]["train"],
             "images": _count_images(config["data"]["train"]),
             "hours": None if seconds is None else round(seconds / 3600, 2),

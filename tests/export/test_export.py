@@ -361,6 +361,7 @@ def test_model_card_from_the_run(exported, run_dir):
     assert "2 residual block(s) × 16 channels" in body
     assert "| Set5 | pair0 | 31.6250 | 0.9100 | 6.5000 | n/a |" in body
     assert "Trained without the VGG perceptual loss" in body and "chosen by its validation PSNR" in body
+    assert "invents plausible texture" in body and "Against published results" not in body  # a GAN run
     assert "--perceptual_weight=0.0" in body  # the run's flags.cfg
     manifest = json.loads((exported / "manifest.json").read_text())
     for kind in exporter.FORMATS:
@@ -407,6 +408,8 @@ ZOO_CARD = {
         "step": 23000,
         "steps_run": 24000,
         "validation_psnr": 33.2,
+        "pretrain_steps": 24000,
+        "gan_steps": 0,
         "data": ["../shared/datasets/train/T91", "flags/zoo/train_bsd200.txt"],
         "images": 281,
         "hours": 7.5,
@@ -444,5 +447,7 @@ def test_zoo_models_export_with_their_packed_card(tmp_path, monkeypatch):
     assert "the generator of step 23000 of 24000" in body and "(281 images)" in body and "7.5 h on AMD EPYC" in body
     assert "| Set5 | zoo:x2 | 37.1000 | 0.9570 | 5.9000 | n/a |" in body
     assert "| Set5 | bicubic | 33.6600 |" in body
-    assert "non-commercial research" in body and "Trained without the VGG perceptual loss" in body
+    assert "non-commercial research" in body and "PSNR-oriented: trained by pixel loss alone" in body
+    assert "invents plausible texture" not in body and "Trained without the VGG" not in body  # no GAN stage
+    assert "| Set5 / Set14 | 33.66 / 30.24 | 37.00 / 32.63 | 37.53 / 33.03 | 37.10 / n/a |" in body
     assert "Not known to the exporter" not in body

@@ -88,7 +88,9 @@ def test_packing_measures_the_card_with_the_weights_as_shipped(finished_run, tmp
     assert (t["step"], t["steps_run"], t["validation_psnr"], t["data"]) == (500, 1000, 25.0, ["sample:train"])
     assert t["images"] == len(pipelines.resolve_pairs("sample:train")) and t["hours"] is not None and t["machines"]
     assert t["curve"] == [[500, 25.0], [1000, 24.0]]  # the validation curve, for docs/MODELS.md's plot
-    from keras_mdsrgan.config import LossConfig
+    from keras_mdsrgan.config import LossConfig, TrainConfig
+
+    assert (t["pretrain_steps"], t["gan_steps"]) == (TrainConfig().pretrain_steps, TrainConfig().gan_steps)
 
     losses = ("mode", "pixel_weight", "perceptual_weight", "adversarial_weight")
     assert card["loss"] == {k: getattr(LossConfig(), k) for k in losses}  # the run's (default) losses
