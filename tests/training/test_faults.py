@@ -75,9 +75,16 @@ def stored_step(path) -> int:
 
 
 def test_ctrl_c_saves_the_last_step_says_so_in_one_line_and_the_rerun_resumes(tmp_path):
+    """Also one run per folder: while the run trains, a second on its folder is refused."""
     run_dir = str(tmp_path / "run")
     process = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}")
     wait_for(lambda: newest(run_dir) >= 5, process)
+    second = run_python("-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", env=ENV, timeout=120)
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"error: {run_dir} is in use by another run (process {process.pid}); wait for it to end or pass another "
+        "--run_dir"
+    )
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in err
@@ -132,18 +139,21 @@ def test_ctrl_c_before_training_starts_is_one_line(tmp_path):
 # --------------------------------------------------------------------------- one run per folder
 
 
-def test_a_second_run_on_a_busy_folder_is_refused_and_a_killed_run_leaves_no_stale_lock(tmp_path):
+def test_a_killed_run_leaves_no_stale_lock(tmp_path):
+    """The lock is the operating system's, not the file's: SIGKILL of its holder (a process that
+    takes it as train does first, then waits) frees the folder though the file stays."""
     run_dir = str(tmp_path / "run")
-    first = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}")
-    wait_for(lambda: newest(run_dir) >= 5, first)
-    second = run_python("-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", env=ENV, timeout=120)
-    assert second.returncode == 2
-    assert second.stderr.strip() == (
-        f"error: {run_dir} is in use by another run (process {first.pid}); wait for it to end or pass another --run_dir"
-    )
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
-    assert open(os.path.join(run_dir, ".lock")).read() == str(first.pid)  # the file stays, the lock does not
+    code = f"import time; from keras_mdsrgan.training import locks; locks.hold({run_dir!r}); print(1, flush=True)"
+    code += "; time.sleep(600)"
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "1"
+        with pytest.raises(locks.BusyError, match=f"in use by another run \\(process {holder.pid}\\)"):
+            locks.hold(run_dir)
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    assert open(os.path.join(run_dir, ".lock")).read() == str(holder.pid)  # the file stays, the lock does not
     locks.hold(run_dir)  # as the next train would
     try:
         assert open(os.path.join(run_dir, ".lock")).read() == str(os.getpid())
