@@ -181,6 +181,15 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path, capfd):
         assert scores["n_images"] == 1 and 5 < scores["psnr"] < 60 and 0 < scores["ssim"] <= 1
         assert scores["pi"] == pytest.approx(((10 - scores["ma"]) + scores["niqe"]) / 2)  # --ma_model
     assert results["pi_note"] is None
+    import tensorflow as tf
+
+    tags = {
+        value.tag
+        for path in (run_dir / "tensorboard").glob("events.*")
+        for event in tf.compat.v1.train.summary_iterator(str(path))
+        for value in event.summary.value
+    }
+    assert {"val/pair0_pi", "val/pair1_pi"} <= tags  # --ma_model: PI at every validation too
     assert "| sample_val |" in first.stdout
     saved_flags = (run_dir / "flags.cfg").read_text()
     assert "--gen_filters=4" in saved_flags and "restart" not in saved_flags
