@@ -48,8 +48,19 @@ def quiet_tensorflow() -> None:
             os.close(saved)
     tf.get_logger().setLevel(logging.WARNING)
     absl_logger = logging.getLogger("absl")
-    if absl_logger.getEffectiveLevel() == logging.INFO:
-        absl_logger.setLevel(logging.WARNING)
+    if not any(isinstance(f, _LibraryInfo) for f in absl_logger.filters):
+        absl_logger.addFilter(_LibraryInfo())
+
+
+class _LibraryInfo(logging.Filter):
+    """Drops the INFO records that TensorFlow sends through absl below --verbosity=1. A filter, not
+    a logger level: TensorFlow resets absl's verbosity while it saves a SavedModel
+    (``AutoTrackable._trackable_children``), which brought its INFO lines back to the console."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from absl import logging as absl_logging
+
+        return record.levelno >= logging.WARNING or absl_logging.get_verbosity() >= 1
 
 
 def user_error(err: Exception) -> int:

@@ -72,11 +72,15 @@ def test_tensorflow_info_messages_stay_off_the_console(caplog):
     try:
         cli.quiet_tensorflow()
         absl_logging.info("Sharding callback duration: 9 microseconds")  # as TF's checkpoint saver logs
+        absl_logging.set_verbosity(absl_logging.INFO)  # as TF does while saving a SavedModel (export)
+        absl_logging.info("Function `core` contains input name(s) ...")
         absl_logging.warning("a warning still shows")
+        absl_logging.set_verbosity(1)  # --verbosity=1
+        absl_logging.info("shown at --verbosity=1")
     finally:
         absl_logging.set_verbosity(before)
     shown = [record.getMessage() for record in caplog.records]
-    assert shown == ["a warning still shows"]
+    assert shown == ["a warning still shows", "shown at --verbosity=1"]
 
 
 def test_unknown_flag_gets_absl_error_without_traceback():

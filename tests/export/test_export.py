@@ -2,6 +2,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -75,6 +76,7 @@ def exported(run_dir, tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"exported x{SCALE} generator {run_dir / 'generator_0.keras'} to {out}" in result.stdout
     assert all(f"  {kind} " in result.stdout for kind in exporter.FORMATS)
+    assert not re.search(r"^I\d{4} \d\d:\d\d", result.stderr, re.M)  # no TensorFlow INFO lines (absl's format)
     return out
 
 
