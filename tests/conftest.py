@@ -31,17 +31,6 @@ TINY_RUN = [
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "long: a module of long end-to-end runs, scheduled first")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Modules marked ``pytestmark = pytest.mark.long`` first (a stable sort keeps each module
-    whole): with ``-n 2 --dist=loadfile`` a long module left for last would run alone on one worker
-    while the other idles."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
-
-
 def run_python(*args, cwd=REPO, env=None, timeout=None) -> subprocess.CompletedProcess:
     """``python ARGS`` (this interpreter) in ``cwd``, its output captured as text."""
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

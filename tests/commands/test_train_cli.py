@@ -7,8 +7,6 @@ from absl import flags
 
 from conftest import REPO, TINY_RUN, run_python
 
-pytestmark = pytest.mark.long  # conftest schedules these modules first
-
 TINY = [
     *TINY_RUN,
     "--num_pairs=2",

@@ -6,11 +6,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from conftest import REPO, run_python
-
-pytestmark = pytest.mark.long  # conftest schedules these modules first
 
 TINY = [
     "--nojit_compile",  # XLA's compile time would dominate steps this small (conftest.TINY_RUN)

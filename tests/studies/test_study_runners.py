@@ -3,11 +3,7 @@
 import json
 import os
 
-import pytest
-
 from conftest import REPO, run_python
-
-pytestmark = pytest.mark.long  # conftest schedules these modules first
 
 STUDIES = os.path.join(REPO, "studies")
 

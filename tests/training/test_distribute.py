@@ -8,11 +8,8 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from conftest import REPO, run_python
-
-pytestmark = pytest.mark.long  # conftest schedules these modules first
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 

@@ -15,8 +15,6 @@ import tensorflow as tf
 import keras_mdsrgan.model.layers  # noqa: F401  (registers PixelShuffle for loading)
 from conftest import REPO, TINY_RUN, run_python
 
-pytestmark = pytest.mark.long  # conftest schedules these modules first
-
 TINY = [
     *TINY_RUN,
     "--num_pairs=2",

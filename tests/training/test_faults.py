@@ -21,8 +21,6 @@ from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig,
 from keras_mdsrgan.errors import TrainingError
 from keras_mdsrgan.training import build, checkpoints, locks
 
-pytestmark = pytest.mark.long  # conftest schedules these modules first
-
 # One pair, GAN stage only, no validation: the shortest run whose checkpoints hold every kind of state.
 TINY = [
     *TINY_RUN,
