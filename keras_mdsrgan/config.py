@@ -17,6 +17,7 @@ INDEPENDENT = "independent"  # no distillation term: K separate SRGANs
 MODES = (INDEPENDENT, *distill.TARGETS)
 SCALES = (2, 3, 4, 8)
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+BEST_BY = ("psnr", "niqe", "pi")  # the validation score that picks a run's best generator
 
 
 def setting(default, help: str, **flag):
@@ -183,6 +184,12 @@ class TrainConfig:
     )
     log_every: int = setting(50, "Steps between TensorBoard scalar writes.", lower_bound=1)
     val_every: int = setting(1000, "Steps between validation PSNR / image logs in TensorBoard.", lower_bound=1)
+    best_by: str = setting(
+        "psnr",
+        "The first --val set's score that picks best/generator_K.keras: psnr (highest), or niqe / pi (lowest: "
+        "for GAN stages, whose PSNR falls as the adversary works; pi needs --ma_model).",
+        choices=BEST_BY,
+    )
     verbosity: int = 1  # from absl's --verbosity: 0 hides the progress bar
     seed: int = setting(0, "Seed of weight initialisation.")
     strategy: str = setting(
@@ -211,6 +218,8 @@ class TrainConfig:
             )
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}")
+        if self.best_by not in BEST_BY:
+            raise ConfigError(f"best_by must be one of {BEST_BY}, got {self.best_by!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +236,8 @@ class RunConfig:
         self.train.validate()
         if self.loss.mode != INDEPENDENT and self.model.num_pairs < 2:
             raise ConfigError(f"mode {self.loss.mode!r} needs at least 2 pairs")
+        if self.train.best_by == "pi" and not self.data.ma_model:
+            raise ConfigError("best_by=pi needs --ma_model (PI is computed from the Ma et al. score)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

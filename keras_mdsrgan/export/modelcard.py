@@ -210,6 +210,18 @@ def _training_section(run: dict) -> str:
     return "\n".join(rows)
 
 
+def _chosen(training: dict) -> str:
+    """How the shipped step was chosen, on the validation split held out from the training images."""
+    held_out = "on a validation split held out from the training images"
+    by = training.get("chosen_by", "psnr")
+    if by == "psnr":
+        return f"the best PSNR {held_out} ({training.get('validation_psnr', 0):.2f} dB)"
+    return (
+        f"the lowest {by.upper()} {held_out} ({training.get(f'validation_{by}', 0):.3f}; "
+        f"its PSNR {training.get('validation_psnr', 0):.2f} dB)"
+    )
+
+
 def _zoo_training_section(card: dict) -> str:
     training = card.get("training", {})
     rows = [
@@ -217,8 +229,7 @@ def _zoo_training_section(card: dict) -> str:
         "",
         f"- training data: {', '.join(f'`{s}`' for s in training.get('data', []))} "
         f"({training.get('images')} images); LR made by MATLAB-compatible bicubic downscaling",
-        f"- kept: the generator of step {training.get('step')} of {training.get('steps_run')}, the best "
-        f"PSNR on a validation split held out from the training images ({training.get('validation_psnr', 0):.2f} dB)",
+        f"- kept: the generator of step {training.get('step')} of {training.get('steps_run')}, {_chosen(training)}",
         f"- compute: {training.get('hours')} h on {', '.join(training.get('machines', [])) or 'an unrecorded machine'}",
         f"- weights shipped as {card.get('dtype')} (costing {card.get('float16_cost_db')} dB against float32)",
         "- recipe: the package's `flags/zoo_*.cfg` and docs/MODELS.md",

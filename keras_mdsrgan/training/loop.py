@@ -6,7 +6,7 @@
   tensorboard/            window means of every loss per pair, learning rates, validation
   generator_K.keras       the final generators (written atomically)
   validation.jsonl        every validation's scores per pair (validation.read_history)
-  best/                   each pair's generator at its best validation PSNR, and best.json
+  best/                   each pair's generator at its best validation score (--best_by), and best.json
   results.json / .md      the final evaluation of each pair against bicubic
   samples/                one validation image: bicubic and each pair's SR, side by side
 """
@@ -167,7 +167,7 @@ def _train(
         if val_sets
         else None
     )
-    best = BestKeeper(run_dir, cohort.generators, int(step)) if validator else None
+    best = BestKeeper(run_dir, cohort.generators, int(step), t.best_by) if validator else None
     progress = Progress(writer, t.log_every, verbose=bool(chief and t.verbosity))
     started, first = time.time(), int(step)
     xla = distributed.use_xla(t.jit_compile, strategy)

@@ -16,7 +16,8 @@ from keras_mdsrgan.training import distributed
 
 # One line per validation: {"step": N, "pair0": {"psnr": ..}, .., "from_step", "wall_s", "machine"}.
 HISTORY = "validation.jsonl"
-BEST = "best"  # best/generator_K.keras: pair K at its best validation PSNR; best/best.json says when
+BEST = "best"  # best/generator_K.keras: pair K at its best validation score; best/best.json says when
+LOWER_IS_BETTER = ("niqe", "pi")
 
 
 class Validator:
@@ -116,11 +117,12 @@ def training_seconds(history: list[dict]) -> float | None:
 
 class BestKeeper:
     """Appends each validation to ``validation.jsonl`` and keeps each pair's generator at its best
-    validation PSNR as ``best/generator_K.keras`` (written atomically; survives resumes), so a run
-    ships its best checkpoint as chosen on held-out images, not its last."""
+    validation score (``by``: PSNR, or NIQE / PI for GAN stages) as ``best/generator_K.keras``
+    (written atomically; survives resumes), so a run ships its best checkpoint as chosen on
+    held-out images, not its last."""
 
-    def __init__(self, run_dir: str, generators: list[keras.Model], first_step: int = 0):
-        self.run_dir, self.generators = run_dir, generators
+    def __init__(self, run_dir: str, generators: list[keras.Model], first_step: int = 0, by: str = "psnr"):
+        self.run_dir, self.generators, self.by = run_dir, generators, by
         # What the record's training cost: wall seconds since this process began at from_step, where.
         self.first_step, self.started, self.machine = first_step, time.time(), distributed.describe_machine()
         path = os.path.join(run_dir, BEST, "best.json")
@@ -129,6 +131,14 @@ class BestKeeper:
             with open(path, encoding="utf-8") as f:
                 self.best = json.load(f)
 
+    def _better(self, value: float | None, pair: str) -> bool:
+        if value is None:
+            return False
+        best = self.best.get(pair, {}).get(self.by)
+        if best is None:
+            return True
+        return value < best if self.by in LOWER_IS_BETTER else value > best
+
     def record(self, step: int, scores: dict[str, dict]) -> None:
         cost = {"from_step": self.first_step, "wall_s": round(time.time() - self.started, 1), "machine": self.machine}
         line = json.dumps(files.finite_or_null({"step": step, **scores, **cost}), allow_nan=False) + "\n"
@@ -136,10 +146,10 @@ class BestKeeper:
             f.write(line)
         improved = False
         for k, generator in enumerate(self.generators):
-            pair, psnr = names.pair_name(k), scores[names.pair_name(k)]["psnr"]
-            if psnr is not None and psnr > self.best.get(pair, {}).get("psnr", -np.inf):
+            pair = names.pair_name(k)
+            if self._better(files.finite_or_null(scores[pair]).get(self.by), pair):
                 files.atomic_write(os.path.join(self.run_dir, BEST, names.generator_file(k)), generator.save)
-                self.best[pair] = {"step": step, **scores[pair]}
+                self.best[pair] = {"step": step, **scores[pair], "by": self.by}
                 improved = True
         if improved:
             files.write_json(os.path.join(self.run_dir, BEST, "best.json"), self.best)

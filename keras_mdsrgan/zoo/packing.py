@@ -83,7 +83,10 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
         "training": {
             "step": best.get("step"),
             "steps_run": history[-1]["step"] if history else None,
+            "chosen_by": best.get("by", "psnr"),
             "validation_psnr": best.get("psnr"),
+            "validation_niqe": best.get("niqe"),
+            "validation_pi": best.get("pi"),
             "curve": [[r["step"], r[names.pair_name(pair)]["psnr"]] for r in history if names.pair_name(pair) in r],
             "pretrain_steps": config["train"].get("pretrain_steps"),
             "gan_steps": config["train"].get("gan_steps"),

@@ -453,3 +453,10 @@ def test_zoo_models_export_with_their_packed_card(tmp_path, monkeypatch):
     assert "invents plausible texture" not in body and "Trained without the VGG" not in body  # no GAN stage
     assert "| Set5 / Set14 | 33.66 / 30.24 | 37.00 / 32.63 | 37.53 / 33.03 | 37.10 / n/a |" in body
     assert "Not known to the exporter" not in body
+
+    gan = {**ZOO_CARD, "training": {**ZOO_CARD["training"], "chosen_by": "niqe", "validation_niqe": 4.25}}
+    zoo.pack(build_srresnet(SCALE, filters=4, num_blocks=1), str(tmp_path / "zoo" / "x2.npz"), card=gan)
+    manifest["source"] = exporter.choose_generator(None, None, "zoo:x2")[1]
+    card = modelcard.write(str(tmp_path), manifest, build_srresnet(SCALE, filters=4, num_blocks=1), "other")
+    body = open(card).read()
+    assert "the lowest NIQE on a validation split held out from the training images (4.250; its PSNR 33.20 dB)" in body

@@ -231,6 +231,29 @@ def test_best_generator_follows_validation_psnr_across_resumes(tmp_path):
     assert history[0]["pair0"]["niqe"] is None  # strict JSON
 
 
+def test_a_gan_run_keeps_its_generator_at_the_lowest_validation_niqe(tmp_path):
+    """--best_by=niqe: best/generator_K.keras follows the lowest NIQE (PSNR falls as the adversary
+    works); a validation without NIQE (images too small) never replaces it; best.json says how."""
+    from keras_mdsrgan.errors import ConfigError
+    from keras_mdsrgan.training.validation import BestKeeper
+
+    generators = build.build_cohort(TINY).generators[:1]
+    keeper = BestKeeper(str(tmp_path), generators, by="niqe")
+    for step, psnr, niqe in [(1, 28.0, 6.0), (2, 27.0, 5.0), (3, 26.5, None), (4, 27.5, float("nan")), (5, 28.5, 5.5)]:
+        keeper.record(step, {"pair0": {"psnr": psnr, "ssim": 0.5, "niqe": niqe, "pi": None}})
+    best = json.loads((tmp_path / "best" / "best.json").read_text())["pair0"]
+    assert (best["step"], best["niqe"], best["by"]) == (2, 5.0, "niqe")
+    resumed = BestKeeper(str(tmp_path), generators, by="niqe")
+    resumed.record(6, {"pair0": {"psnr": 20.0, "ssim": 0.3, "niqe": 4.0, "pi": None}})
+    assert json.loads((tmp_path / "best" / "best.json").read_text())["pair0"]["step"] == 6
+
+    config = dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, best_by="pi"))
+    with pytest.raises(ConfigError, match="best_by=pi needs --ma_model"):
+        config.validate()
+    with pytest.raises(ConfigError, match="best_by must be one of"):
+        dataclasses.replace(TINY.train, best_by="ssim").validate()
+
+
 def test_training_seconds_add_up_across_resumes():
     """Each record carries its process's cost; the run's time counts each process's rate over the
     steps it ran until the next one resumed (steps it ran past its last record included)."""
