@@ -2,10 +2,10 @@
 adversarial weights, with holdout PSNR and NIQE every --val_every steps beside the start's and bicubic's.
 
   python scripts/zoo_gan_pilot.py --start=runs/zoo_x4/best/generator_0.keras
-      [--weights=1e-3,5e-3,2e-2] [--steps=500] [--out=docs/zoo/gan_pilot.json]
+      [--weights=1e-3,5e-3,1e-3:2e-5] [--steps=500] [--out=docs/zoo/gan_pilot.json]
 
 Each stage is an ordinary `train` run (flags/zoo_x4.cfg's data and networks, the paper's
-discriminator, K = 1 `independent`) under --runs_root/w<weight>; it resumes where it stopped,
+discriminator, K = 1 `independent`) under --runs_root/w<weight>[_lr<rate>]; it resumes where it stopped,
 so re-running the script after an interruption finishes what is left.
 """
 
@@ -21,7 +21,9 @@ from absl import app, flags
 HOLDOUT = "holdout=flags/zoo/holdout.txt"
 
 flags.DEFINE_string("start", None, "The start generator (.keras), e.g. the x4 run's best one.")
-flags.DEFINE_list("weights", ["1e-3", "5e-3", "2e-2"], "Adversarial weights, one stage each.")
+flags.DEFINE_list(
+    "weights", ["1e-3", "5e-3", "2e-2"], "Stages: adversarial weight W, or W:LR (Adam rate LR for both nets)."
+)
 flags.DEFINE_integer("steps", 500, "GAN steps per stage.", lower_bound=1)
 flags.DEFINE_integer("val_every", 100, "Steps between holdout validations.", lower_bound=1)
 flags.DEFINE_string("runs_root", "runs/zoo_gan_pilot", "Folder of the stages' run folders.")
@@ -34,9 +36,11 @@ def run(args: list[str]) -> None:
     subprocess.run([sys.executable, "-m", *args], check=True)
 
 
-def stage(weight: str) -> list[dict]:
-    """One GAN stage at ``weight``; its holdout curve [{step, psnr, ssim, niqe}]."""
-    run_dir = os.path.join(FLAGS.runs_root, f"w{weight}")
+def stage(spec: str) -> list[dict]:
+    """One GAN stage, ``W`` or ``W:LR`` (Adam 10⁻⁴ unless given); its holdout curve [{step, psnr, ssim, niqe}]."""
+    weight, _, lr = spec.partition(":")
+    lr = lr or "1e-4"
+    run_dir = os.path.join(FLAGS.runs_root, f"w{weight}" + (f"_lr{lr}" if lr != "1e-4" else ""))
     run(
         [
             "keras_mdsrgan.train",
@@ -49,9 +53,11 @@ def stage(weight: str) -> list[dict]:
             "--pretrain_steps=0",
             f"--gan_steps={FLAGS.steps}",
             f"--adversarial_weight={weight}",
+            f"--gen_lr={lr}",
+            f"--disc_lr={lr}",
             f"--val_every={FLAGS.val_every}",
-            f"--checkpoint_every={FLAGS.val_every}",
-            "--keep_checkpoints=1",
+            "--checkpoint_every=250",
+            "--keep_checkpoints=2",
         ]
     )
     with open(os.path.join(run_dir, "validation.jsonl"), encoding="utf-8") as f:
@@ -85,12 +91,12 @@ def main(argv: list[str]) -> None:
     with open(FLAGS.out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     os.replace(FLAGS.out + ".tmp", FLAGS.out)
-    print("weight   step   PSNR   NIQE")
+    print("stage       step   PSNR   NIQE")
     for name, scores in result["references"].items():
-        print(f"{name:8s} {'':5s} {scores['psnr']:6.2f} {scores['niqe']:6.3f}")
+        print(f"{name:11s} {'':5s} {scores['psnr']:6.2f} {scores['niqe']:6.3f}")
     for weight, curve in result["stages"].items():
         for point in curve:
-            print(f"{weight:8s} {point['step']:5d} {point['psnr']:6.2f} {point['niqe']:6.3f}")
+            print(f"{weight:11s} {point['step']:5d} {point['psnr']:6.2f} {point['niqe']:6.3f}")
 
 
 if __name__ == "__main__":
