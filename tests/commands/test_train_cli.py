@@ -35,7 +35,18 @@ def run_in_process(capfd, *args) -> tuple[int, list[str], str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["x2.cfg", "x4.cfg", "quickstart.cfg", "quickstart_start.cfg", "repro_x2.cfg", "repro_x4.cfg"]
+    "name",
+    [
+        "x2.cfg",
+        "x4.cfg",
+        "quickstart.cfg",
+        "quickstart_start.cfg",
+        "repro_x2.cfg",
+        "repro_x4.cfg",
+        "zoo_x2.cfg",
+        "zoo_x4.cfg",
+        "zoo_x4_gan.cfg",
+    ],
 )
 def test_flagfiles_parse_into_valid_configs(name):
     from keras_mdsrgan import train
@@ -50,6 +61,14 @@ def test_flagfiles_parse_into_valid_configs(name):
         assert (config.model.gen_blocks, config.model.gen_filters, config.data.batch_size) == (16, 64, 16)
         assert config.loss.adversarial_weight == 1e-3 and config.train.gen_lr == 1e-4
         assert config.data.scale == int(name[1])
+    elif name.startswith("zoo"):  # trained on the 291 images less the holdout, chosen on it
+        assert config.data.train == ("../shared/datasets/train/T91", "flags/zoo/train_bsd200.txt")
+        assert config.data.val[0] == "holdout=flags/zoo/holdout.txt"
+        gan = name == "zoo_x4_gan.cfg"
+        assert (config.train.best_by, config.model.num_pairs, config.loss.mode) == (
+            ("niqe", 2, "ml") if gan else ("psnr", 1, "independent")
+        )
+        assert config.train.init_generator == {"zoo_x2.cfg": None, "zoo_x4.cfg": "zoo:x2"}.get(name, "zoo:x4")
     elif name.startswith("repro"):  # the reduced study on ../shared, validated on its Set5
         assert config.data.scale == int(name[7]) and config.model.num_pairs == 2
         assert all("../shared/datasets/train/" in spec for spec in config.data.train)
