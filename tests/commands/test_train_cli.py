@@ -5,7 +5,7 @@ import os
 import pytest
 from absl import flags
 
-from conftest import REPO, TINY_RUN, run_python
+from conftest import REPO, TINY_RUN, run_command, run_python
 
 TINY = [
     *TINY_RUN,
@@ -21,17 +21,10 @@ def run_cli(*args, timeout=300):
 
 
 def run_in_process(capfd, *args) -> tuple[int, list[str], str]:
-    """``train.main`` on ``args`` in this process (no TensorFlow start-up per run): the exit
-    status, the stderr lines starting with ``error:`` and stdout."""
-    from keras_mdsrgan import train
-
-    try:
-        flags.FLAGS(["train", "--verbosity=0", *args])  # absl sets 0 only under app.run
-        status = train.main(["train"])
-    finally:
-        flags.FLAGS.unparse_flags()
-    captured = capfd.readouterr()
-    return status, [line for line in captured.err.splitlines() if line.startswith("error:")], captured.out
+    """``train`` on ``args`` in this process: the exit status, the stderr lines starting with
+    ``error:`` and stdout."""
+    result = run_command(capfd, "train", *args)
+    return result.returncode, [line for line in result.stderr.splitlines() if line.startswith("error:")], result.stdout
 
 
 @pytest.mark.parametrize(

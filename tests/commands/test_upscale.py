@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_python
+from conftest import run_command, run_python
 from keras_mdsrgan.data import imageio, resize
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import inference
@@ -25,12 +25,6 @@ def generator_file(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("gen") / "g.keras")
     build_srresnet(SCALE, filters=8, num_blocks=3).save(path)
     return path
-
-
-def run_cli(*args):
-    return run_python(
-        "-m", "keras_mdsrgan.upscale", *args, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300
-    )
 
 
 def _photo(h, w, seed=0):
@@ -104,25 +98,32 @@ def test_default_tile_is_1024_sr_pixels_and_0_means_whole():
         np.testing.assert_array_equal(sr, lr.repeat(2, axis=0).repeat(2, axis=1))
 
 
-def test_tiles_report_their_progress_and_the_cli_shows_it(generator_file, tmp_path):
+def test_tiles_report_their_progress_and_the_cli_shows_it(generator_file, tmp_path, capfd):
     seen = []
     inference.upscale(
         CountingUpscaler(), _photo(30, 50), tile=16, on_tile=lambda done, total: seen.append((done, total))
     )
     assert seen == [(i, 8) for i in range(1, 9)]  # 2 rows x 4 columns of tiles
     Image.fromarray(_photo(20, 40)).save(tmp_path / "in.png")
-    result = run_cli(
-        f"--model={generator_file}", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}", "--tile=10"
+    result = run_command(
+        capfd,
+        "upscale",
+        f"--model={generator_file}",
+        f"--input={tmp_path / 'in.png'}",
+        f"--output={tmp_path / 'out.png'}",
+        "--tile=10",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "8/8" in result.stdout and "tile" in result.stdout  # the bar reached the last of 2 x 4 tiles
 
 
-def test_cli_tiles_large_images_by_default(generator_file, tmp_path):
+def test_cli_tiles_large_images_by_default(generator_file, tmp_path, capfd):
     """Without --tile a 530-pixel-wide image runs as LR tiles of 512: with no overlap, the seam shows."""
     lr = _photo(12, 530)
     Image.fromarray(lr).save(tmp_path / "wide.png")
-    result = run_cli(
+    result = run_command(
+        capfd,
+        "upscale",
         f"--model={generator_file}",
         f"--input={tmp_path / 'wide.png'}",
         f"--output={tmp_path / 'out.png'}",
@@ -220,11 +221,17 @@ def test_outputs_that_cannot_be_written_are_one_line_errors(tmp_path, monkeypatc
     assert sorted(os.listdir(tmp_path)) == ["a.png", "folder"]
 
 
-def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path):
+def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path, capfd):
     rgb = _photo(20, 30)
     alpha = np.tile(np.linspace(0, 255, 30, dtype=np.uint8), (20, 1))
     Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "in.png")
-    result = run_cli(f"--model={generator_file}", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
+    result = run_command(
+        capfd,
+        "upscale",
+        f"--model={generator_file}",
+        f"--input={tmp_path / 'in.png'}",
+        f"--output={tmp_path / 'out.png'}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = np.asarray(Image.open(tmp_path / "out.png"))
     assert out.shape == (40, 60, 4)
@@ -232,11 +239,11 @@ def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".mdsrgan-tmp-")]
 
 
-def test_cli_without_model_uses_zoo_x4_and_says_so(tmp_path):
+def test_cli_without_model_uses_zoo_x4_and_says_so(tmp_path, capfd):
     from keras_mdsrgan.model import zoo
 
     Image.fromarray(_photo(12, 10)).save(tmp_path / "in.png")
-    result = run_cli(f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
+    result = run_command(capfd, "upscale", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
     assert "using zoo:x4 (no --model given)" in result.stdout
     if "x4" in zoo.names():
         assert result.returncode == 0, result.stderr[-2000:]
@@ -246,7 +253,7 @@ def test_cli_without_model_uses_zoo_x4_and_says_so(tmp_path):
         assert result.stderr.strip().splitlines()[-1].startswith("error: zoo:x4: no such model in the zoo")
 
 
-def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path):
+def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path, capfd):
     src, dst = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     Image.fromarray(_photo(16, 16)[..., 0]).save(src / "gray.png")
@@ -254,8 +261,14 @@ def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path):
     Image.fromarray(_photo(12, 12)).save(src / "rgb.jpg")
     Image.fromarray(_photo(20, 20)).save(src / "big.png")
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    result = run_cli(
-        f"--model={generator_file}", f"--input={src}", f"--output={dst}", "--tile=8", "--max_image_pixels=350"
+    result = run_command(
+        capfd,
+        "upscale",
+        f"--model={generator_file}",
+        f"--input={src}",
+        f"--output={dst}",
+        "--tile=8",
+        "--max_image_pixels=350",
     )
     assert result.returncode == 1
     assert "broken.png" in result.stderr and "2 of 5 image(s) failed" in result.stderr
@@ -265,7 +278,7 @@ def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path):
     assert imageio.read_image(str(dst / "deep.png")).shape == (32, 40, 3)
 
 
-def test_cli_folder_stops_at_an_output_it_cannot_write(generator_file, tmp_path):
+def test_cli_folder_stops_at_an_output_it_cannot_write(generator_file, tmp_path, capfd):
     """A refused write (here a folder in the way) would refuse the next outputs too: one error
     naming the output, not the temporary file, and no more work."""
     src, dst = tmp_path / "in", tmp_path / "out"
@@ -273,7 +286,7 @@ def test_cli_folder_stops_at_an_output_it_cannot_write(generator_file, tmp_path)
     for name in ("a", "b", "c"):
         Image.fromarray(_photo(12, 12)).save(src / f"{name}.png")
     (dst / "a.png").mkdir(parents=True)
-    result = run_cli(f"--model={generator_file}", f"--input={src}", f"--output={dst}")
+    result = run_command(capfd, "upscale", f"--model={generator_file}", f"--input={src}", f"--output={dst}")
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -289,12 +302,14 @@ def test_bad_model_names_it(tmp_path):
         inference.load(str(tmp_path / "m.keras"))
 
 
-def test_cli_clashing_outputs_stop_before_any_work_in_one_line(generator_file, tmp_path):
+def test_cli_clashing_outputs_stop_before_any_work_in_one_line(generator_file, tmp_path, capfd):
     src = tmp_path / "in"
     src.mkdir()
     for name in ("a.png", "a.jpg", "b.png"):
         Image.fromarray(_photo(8, 8)).save(src / name)
-    result = run_cli(f"--model={generator_file}", f"--input={src}", f"--output={tmp_path / 'out'}")
+    result = run_command(
+        capfd, "upscale", f"--model={generator_file}", f"--input={src}", f"--output={tmp_path / 'out'}"
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {src / 'a.jpg'} and {src / 'a.png'} would both be written to {tmp_path / 'out' / 'a.png'}; "
