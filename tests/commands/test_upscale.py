@@ -240,17 +240,11 @@ def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path, capfd):
 
 
 def test_cli_without_model_uses_zoo_x4_and_says_so(tmp_path, capfd):
-    from keras_mdsrgan.model import zoo
-
     Image.fromarray(_photo(12, 10)).save(tmp_path / "in.png")
     result = run_command(capfd, "upscale", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
     assert "using zoo:x4 (no --model given)" in result.stdout
-    if "x4" in zoo.names():
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert Image.open(tmp_path / "out.png").size == (40, 48)
-    else:  # before the zoo ships its x4 model: the zoo's one-line error
-        assert result.returncode == 2
-        assert result.stderr.strip().splitlines()[-1].startswith("error: zoo:x4: no such model in the zoo")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Image.open(tmp_path / "out.png").size == (40, 48)
 
 
 def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path, capfd):
