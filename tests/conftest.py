@@ -50,8 +50,8 @@ def shared_datasets() -> str:
 
 def run_command(capfd, command: str, *args: str) -> subprocess.CompletedProcess:
     """``python -m keras_mdsrgan.COMMAND ARGS`` run in this process: the command's ``main`` on
-    the parsed flags, its output captured, without a TensorFlow start-up per run (about 5 s on
-    2 cores). What only a real process shows (start-up chatter, signals) needs ``run_python``."""
+    the parsed flags, its output captured, without a TensorFlow start-up per run. What only a
+    real process shows (start-up chatter, signals) needs ``run_python``."""
     import importlib
 
     from absl import flags

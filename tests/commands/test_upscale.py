@@ -27,6 +27,11 @@ def generator_file(tmp_path_factory):
     return path
 
 
+def run_cli(capfd, *args):
+    """``upscale ARGS`` in this process (conftest.run_command)."""
+    return run_command(capfd, "upscale", *args)
+
+
 def _photo(h, w, seed=0):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w]
@@ -105,9 +110,8 @@ def test_tiles_report_their_progress_and_the_cli_shows_it(generator_file, tmp_pa
     )
     assert seen == [(i, 8) for i in range(1, 9)]  # 2 rows x 4 columns of tiles
     Image.fromarray(_photo(20, 40)).save(tmp_path / "in.png")
-    result = run_command(
+    result = run_cli(
         capfd,
-        "upscale",
         f"--model={generator_file}",
         f"--input={tmp_path / 'in.png'}",
         f"--output={tmp_path / 'out.png'}",
@@ -121,9 +125,8 @@ def test_cli_tiles_large_images_by_default(generator_file, tmp_path, capfd):
     """Without --tile a 530-pixel-wide image runs as LR tiles of 512: with no overlap, the seam shows."""
     lr = _photo(12, 530)
     Image.fromarray(lr).save(tmp_path / "wide.png")
-    result = run_command(
+    result = run_cli(
         capfd,
-        "upscale",
         f"--model={generator_file}",
         f"--input={tmp_path / 'wide.png'}",
         f"--output={tmp_path / 'out.png'}",
@@ -225,9 +228,8 @@ def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path, capfd):
     rgb = _photo(20, 30)
     alpha = np.tile(np.linspace(0, 255, 30, dtype=np.uint8), (20, 1))
     Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "in.png")
-    result = run_command(
+    result = run_cli(
         capfd,
-        "upscale",
         f"--model={generator_file}",
         f"--input={tmp_path / 'in.png'}",
         f"--output={tmp_path / 'out.png'}",
@@ -241,7 +243,7 @@ def test_cli_file_rgba_keeps_alpha(generator_file, tmp_path, capfd):
 
 def test_cli_without_model_uses_zoo_x4_and_says_so(tmp_path, capfd):
     Image.fromarray(_photo(12, 10)).save(tmp_path / "in.png")
-    result = run_command(capfd, "upscale", f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
+    result = run_cli(capfd, f"--input={tmp_path / 'in.png'}", f"--output={tmp_path / 'out.png'}")
     assert "using zoo:x4 (no --model given)" in result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
     assert Image.open(tmp_path / "out.png").size == (40, 48)
@@ -255,9 +257,8 @@ def test_cli_folder_odd_inputs_and_bad_file(generator_file, tmp_path, capfd):
     Image.fromarray(_photo(12, 12)).save(src / "rgb.jpg")
     Image.fromarray(_photo(20, 20)).save(src / "big.png")
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    result = run_command(
+    result = run_cli(
         capfd,
-        "upscale",
         f"--model={generator_file}",
         f"--input={src}",
         f"--output={dst}",
@@ -280,7 +281,7 @@ def test_cli_folder_stops_at_an_output_it_cannot_write(generator_file, tmp_path,
     for name in ("a", "b", "c"):
         Image.fromarray(_photo(12, 12)).save(src / f"{name}.png")
     (dst / "a.png").mkdir(parents=True)
-    result = run_command(capfd, "upscale", f"--model={generator_file}", f"--input={src}", f"--output={dst}")
+    result = run_cli(capfd, f"--model={generator_file}", f"--input={src}", f"--output={dst}")
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -301,9 +302,7 @@ def test_cli_clashing_outputs_stop_before_any_work_in_one_line(generator_file, t
     src.mkdir()
     for name in ("a.png", "a.jpg", "b.png"):
         Image.fromarray(_photo(8, 8)).save(src / name)
-    result = run_command(
-        capfd, "upscale", f"--model={generator_file}", f"--input={src}", f"--output={tmp_path / 'out'}"
-    )
+    result = run_cli(capfd, f"--model={generator_file}", f"--input={src}", f"--output={tmp_path / 'out'}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {src / 'a.jpg'} and {src / 'a.png'} would both be written to {tmp_path / 'out' / 'a.png'}; "
