@@ -7,7 +7,8 @@ crops.png: a crop of a scikit-image photo (none is in the zoo's training images)
 each of --models (those shipped or given as files) | the original. The photo is cut to a multiple
 of the scale and downscaled by MATLAB-compatible bicubic, as the models' training data were.
 curves.png: each zoo model's validation PSNR against training step (the curve packed in its
-card), and the curves of --runs (training runs still going, from their validation.jsonl).
+card), and the curves of --runs (training runs still going, from their validation.jsonl); a model
+chosen by NIQE (a GAN stage) in a panel of its own, with its NIQE curve.
 """
 
 from __future__ import annotations
@@ -68,23 +69,41 @@ def crops(models: list[str], path: str) -> None:
 
 
 def curves(path: str) -> bool:
-    """False when there is nothing to draw."""
+    """False when there is nothing to draw. PSNR-oriented models (and --runs) share one panel; each
+    model chosen by a perceptual score (a GAN stage) gets its own: holdout PSNR and NIQE against
+    step, the shipped step marked."""
     from keras_mdsrgan.training.validation import read_history
 
-    lines = {name: zoo.info(name).get("training", {}).get("curve") or [] for name in zoo.names()}
+    trainings = {name: zoo.info(name).get("training", {}) for name in zoo.names()}
+    perceptual = {n: t for n, t in trainings.items() if t.get("chosen_by", "psnr") != "psnr" and t.get("niqe_curve")}
+    lines = {n: t.get("curve") or [] for n, t in trainings.items() if n not in perceptual}
     for spec in FLAGS.runs:
         name, run_dir = spec.split("=", 1)
         history = read_history(run_dir)
         lines[f"{name} (training)"] = [[r["step"], r[names.pair_name(0)]["psnr"]] for r in history]
     lines = {name: points for name, points in lines.items() if points}
-    if not lines:
+    if not lines and not perceptual:
         return False
-    figure, axis = plt.subplots(figsize=(6, 3.8))
-    for name, points in lines.items():
-        axis.plot(*zip(*points), marker="o", ms=3, label=name)
-    axis.set(xlabel="training step", ylabel="validation PSNR (dB, Y)", title="PSNR on the held-out split")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    panels = int(bool(lines)) + len(perceptual)
+    figure, axes = plt.subplots(1, panels, figsize=(6 * panels, 3.8), squeeze=False)
+    axes = list(axes[0])
+    if lines:
+        axis = axes.pop(0)
+        for name, points in lines.items():
+            axis.plot(*zip(*points), marker="o", ms=3, label=name)
+        axis.set(xlabel="training step", ylabel="validation PSNR (dB, Y)", title="PSNR on the held-out split")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    for axis, (name, training) in zip(axes, perceptual.items()):
+        axis.plot(*zip(*training["curve"]), marker="o", ms=3, color="tab:green", label="PSNR")
+        axis.set(xlabel="GAN step", ylabel="validation PSNR (dB, Y)", title=f"{name} on the held-out split")
+        axis.grid(alpha=0.3)
+        twin = axis.twinx()
+        twin.plot(*zip(*training["niqe_curve"]), marker="s", ms=3, color="tab:red", label="NIQE (lower is better)")
+        twin.set_ylabel("validation NIQE")
+        axis.axvline(training["step"], color="grey", ls="--", lw=1, label=f"shipped (step {training['step']})")
+        handles = [h for a in (axis, twin) for h in a.get_legend_handles_labels()[0]]
+        axis.legend(handles, [h.get_label() for h in handles], fontsize=8)
     _save(figure, path)
     return True
 

@@ -87,7 +87,8 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
             "validation_psnr": best.get("psnr"),
             "validation_niqe": best.get("niqe"),
             "validation_pi": best.get("pi"),
-            "curve": [[r["step"], r[names.pair_name(pair)]["psnr"]] for r in history if names.pair_name(pair) in r],
+            "curve": _curve(history, pair, "psnr"),
+            "niqe_curve": _curve(history, pair, "niqe"),
             "pretrain_steps": config["train"].get("pretrain_steps"),
             "gan_steps": config["train"].get("gan_steps"),
             "data": config["data"]["train"],
@@ -96,6 +97,12 @@ def measure_card(model, run_dir: str, pair: int, datasets: dict[str, str], verbo
             "machines": sorted({r["machine"] for r in history if "machine" in r}),
         },
     }
+
+
+def _curve(history: list[dict], pair: int, metric: str) -> list[list]:
+    """[[step, value]] of one pair's validation ``metric`` (steps where it was measured), for the plots."""
+    name = names.pair_name(pair)
+    return [[r["step"], r[name][metric]] for r in history if r.get(name, {}).get(metric) is not None]
 
 
 def pack_run(
