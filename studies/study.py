@@ -35,6 +35,10 @@ planned in a committed file before it ran.
   c            Study C (plan §2): independent at 0.5, 0.75, 1, 1.5, 2 x 1e-3 and ml at 0.75 and
                1 x 1e-3 (adv0 beside the first), --c_seeds paired seeds, stage length L; then
                frontier.py into OUT/c
+  c_x2         the paper's Table 1 (plan §3): an x2 start generator pre-trained as part start's
+               (flags/repro_x2.cfg) in OUT/x2_start, then adv0, independent and ml at 1e-3, 5
+               paired seeds, stage length L, at x2, into OUT/c/x2 (its study.md sets them beside
+               the paper's Table 1)
 
 Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
 b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
@@ -43,7 +47,7 @@ every run's wall time is recorded beside it.
 
   python studies/study.py [--parts=a,b] [--out=runs/study]
   python studies/study.py --parts=start,a,b,b_followups,a_gan   # everything in docs/RESULTS.md
-  python studies/study.py --parts=c_pilot,c                     # Study C (issue #27)
+  python studies/study.py --parts=c_pilot,c,c_x2                # Study C and the x2 table (issue #27)
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ import runner
 
 ROOT = runner.ROOT
 SHARED = "../shared/datasets"  # as the commands below spell it: they run in the repository root
-PARTS = ("start", "a", "b", "b_followups", "a_gan", "c_pilot", "c")
+PARTS = ("start", "a", "b", "b_followups", "a_gan", "c_pilot", "c", "c_x2")
 COMMITTED_START = os.path.join("docs", "study", "start", "generator_0.keras")
 
 flags.DEFINE_list("parts", ["a", "b"], f"Parts to run, of {', '.join(PARTS)}.")
@@ -74,16 +78,16 @@ PRETRAIN = [  # (run folder, extra flags): each stage starts from the previous o
 ]
 
 
-def final_generator() -> str:
-    """The last pre-training stage's generator: the start of every study."""
-    return os.path.join(FLAGS.out, PRETRAIN[-1][0], "generator_0.keras")
+def final_generator(folder: str) -> str:
+    """The last pre-training stage's generator in ``folder``: the start of every study."""
+    return os.path.join(folder, PRETRAIN[-1][0], "generator_0.keras")
 
 
 def start_generator() -> str:
-    """The final pre-training stage's generator: made by the pre-training chain with part start
-    (each stage skipped once its generator exists, all of it once the final one does), else
-    copied from the committed one."""
-    final = final_generator()
+    """The x4 start generator: made by the pre-training chain with part start (each stage skipped
+    once its generator exists, all of it once the final one does), else copied from the committed
+    one."""
+    final = final_generator(FLAGS.out)
     if os.path.exists(os.path.join(ROOT, final)):
         return final
     if "start" not in FLAGS.parts:
@@ -92,14 +96,20 @@ def start_generator() -> str:
         os.replace(os.path.join(ROOT, final + ".tmp"), os.path.join(ROOT, final))
         print(f"{final}: copied from {COMMITTED_START} (--parts=start pre-trains it instead)")
         return final
+    return pretrain_chain("flags/repro_x4.cfg", FLAGS.out)
+
+
+def pretrain_chain(flagfile: str, out: str) -> str:
+    """The pre-training stages of PRETRAIN with ``flagfile``'s networks and data, in ``out``; each
+    stage is skipped once its generator exists. Returns the final generator."""
     for name, extra in PRETRAIN:
-        folder = os.path.join(FLAGS.out, name)
+        folder = os.path.join(out, name)
         if not os.path.exists(os.path.join(ROOT, folder, "generator_0.keras")):
             runner.run_logged(
                 [
                     "-m",
                     "keras_mdsrgan.train",
-                    "--flagfile=flags/repro_x4.cfg",
+                    f"--flagfile={flagfile}",
                     "--num_pairs=1",
                     "--mode=independent",
                     "--gan_steps=0",
@@ -108,11 +118,11 @@ def start_generator() -> str:
                     "--checkpoint_every=500",
                     "--verbosity=-1",
                     f"--run_dir={folder}",
-                    *(e.format(out=FLAGS.out) for e in extra),
+                    *(e.format(out=out) for e in extra),
                 ],
                 os.path.join(ROOT, folder + ".log"),
             )
-    return final
+    return final_generator(out)
 
 
 def main(argv):
@@ -138,6 +148,8 @@ def main(argv):
             study_a(name, after_gan, ["control", "ml", "labels"])
     if {"c_pilot", "c"} & set(FLAGS.parts):
         study_c(generator)
+    if "c_x2" in FLAGS.parts:
+        study_c_x2()
 
 
 C_INDEPENDENT = (5e-4, 7.5e-4, 1e-3, 1.5e-3, 2e-3)  # the frontier's adversarial weights (plan §2)
@@ -148,16 +160,7 @@ def study_c(generator: str) -> None:
     """generator_study.py: the pilot (pilot.py decides L), then one folder per arm and weight, then
     frontier.py over them (docs/study/c/plan.md)."""
     base, log = f"{FLAGS.out}/c", os.path.join(ROOT, FLAGS.out, "c.log")
-    common = [
-        "studies/generator_study.py",
-        f"--start={generator}",
-        "--extra=--batch_size=8",
-        "--extra=--hr_patch=48",
-        f"--extra=--train={SHARED}/train/T91,flags/zoo/train_bsd200.txt",  # the holdout is not trained on
-        f"--val=holdout=flags/zoo/holdout.txt,Set5={SHARED}/benchmark/Set5/x4/HR:{SHARED}/benchmark/Set5/x4/LR,"
-        f"Set14={SHARED}/benchmark/Set14/x4/HR:{SHARED}/benchmark/Set14/x4/LR",
-        "--jobs=2",
-    ]
+    common = c_stage(generator, 4)
     pilot = f"{base}/pilot"
     if "c_pilot" in FLAGS.parts:
         runner.run_logged(
@@ -167,11 +170,7 @@ def study_c(generator: str) -> None:
         runner.run_logged(["studies/pilot.py", f"--study={pilot}"], log)
     if "c" not in FLAGS.parts:
         return
-    decided = os.path.join(ROOT, pilot, "pilot.json")
-    if not os.path.exists(decided):
-        sys.exit(f"part c needs the pilot's stage length: {pilot}/pilot.json (run --parts=c_pilot first)")
-    with open(decided) as f:
-        length = json.load(f)["length"]
+    length = stage_length("c")
     stage = [f"--seeds={FLAGS.c_seeds}", f"--gan_steps={length}", f"--val_every={length // 4}"]
     folders = {"independent": {}, "ml": {}}
     for arm, weights in (("independent", C_INDEPENDENT), ("ml", C_ML)):
@@ -189,6 +188,54 @@ def study_c(generator: str) -> None:
             f"--out={base}",
         ],
         log,
+    )
+
+
+def c_stage(generator: str, scale: int) -> list[str]:
+    """generator_study.py's settings shared by Study C's runs at ``scale``: Study B's patches, the
+    zoo's training list (the holdout not trained on), validated on the holdout, Set5 and Set14."""
+    sets = ",".join(
+        f"{s}={SHARED}/benchmark/{s}/x{scale}/HR:{SHARED}/benchmark/{s}/x{scale}/LR" for s in ("Set5", "Set14")
+    )
+    return [
+        "studies/generator_study.py",
+        f"--start={generator}",
+        f"--scale={scale}",
+        "--extra=--batch_size=8",
+        "--extra=--hr_patch=48",
+        f"--extra=--train={SHARED}/train/T91,flags/zoo/train_bsd200.txt",  # the holdout is not trained on
+        f"--val=holdout=flags/zoo/holdout.txt,{sets}",
+        "--jobs=2",
+    ]
+
+
+def stage_length(part: str) -> int:
+    """The GAN stage length L that the pilot decided (OUT/c/pilot/pilot.json), or exit naming it."""
+    decided = os.path.join(ROOT, FLAGS.out, "c", "pilot", "pilot.json")
+    if not os.path.exists(decided):
+        sys.exit(
+            f"part {part} needs the pilot's stage length: {FLAGS.out}/c/pilot/pilot.json (run --parts=c_pilot first)"
+        )
+    with open(decided) as f:
+        return json.load(f)["length"]
+
+
+def study_c_x2() -> None:
+    """The paper's Table 1 (docs/study/c/plan.md §3): an x2 start generator pre-trained as the x4
+    one, then Study B's core arms at x2 for the pilot's stage length."""
+    length = stage_length("c_x2")
+    generator = pretrain_chain("flags/repro_x2.cfg", f"{FLAGS.out}/x2_start")
+    runner.run_logged(
+        [
+            *c_stage(generator, 2),
+            "--flagfile_base=flags/repro_x2.cfg",
+            f"--out={FLAGS.out}/c/x2",
+            "--arms=adv0,independent,ml",
+            "--seeds=5",
+            f"--gan_steps={length}",
+            f"--val_every={length // 4}",
+        ],
+        os.path.join(ROOT, FLAGS.out, "c_x2.log"),
     )
 
 

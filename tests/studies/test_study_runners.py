@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from conftest import REPO, run_python
 
 STUDIES = os.path.join(REPO, "studies")
@@ -62,7 +64,8 @@ def test_discriminator_study_runs_every_arm_and_compares_them(tmp_path):
 def test_study_command_checks_its_parts():
     result = run_python("study.py", "--parts=start,d", cwd=STUDIES, timeout=60)
     assert (
-        result.returncode == 1 and "--parts must be among start, a, b, b_followups, a_gan, c_pilot, c" in result.stderr
+        result.returncode == 1
+        and "--parts must be among start, a, b, b_followups, a_gan, c_pilot, c, c_x2" in result.stderr
     )
 
 
@@ -78,7 +81,11 @@ def test_study_starts_from_the_committed_generator_without_part_start(shared_dat
     assert "Traceback" not in result.stderr
 
 
-def test_study_c_needs_its_pilot_first(shared_datasets, tmp_path):
-    result = run_python("study.py", "--parts=c", f"--out={tmp_path / 'study'}", cwd=STUDIES, timeout=60)
+@pytest.mark.parametrize("part", ["c", "c_x2"])
+def test_study_c_needs_its_pilot_first(shared_datasets, tmp_path, part):
+    """Before any training: part c_x2 does not pre-train its x2 start without a stage length."""
+    out = tmp_path / "study"
+    result = run_python("study.py", f"--parts={part}", f"--out={out}", cwd=STUDIES, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("part c needs the pilot's stage length")
+    assert result.stderr.strip().splitlines()[-1].startswith(f"part {part} needs the pilot's stage length")
+    assert not (out / "x2_start").exists()
