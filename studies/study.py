@@ -68,7 +68,12 @@ COMMITTED_START = os.path.join("docs", "study", "start", "generator_0.keras")
 
 flags.DEFINE_list("parts", ["a", "b"], f"Parts to run, of {', '.join(PARTS)}.")
 flags.DEFINE_string("out", os.path.join(ROOT, "runs", "study"), "Folder of every run (not committed).")
-flags.DEFINE_integer("c_seeds", 8, "Paired seeds of Study C (the pilot's arithmetic fixes 8 or 6).", lower_bound=2)
+flags.DEFINE_integer(
+    "c_seeds",
+    6,
+    "Paired seeds of Study C (6: the pilot's arithmetic, docs/study/c/plan.md Amendment 3).",
+    lower_bound=2,
+)
 flags.register_validator("parts", lambda parts: set(parts) <= set(PARTS), f"--parts must be among {', '.join(PARTS)}")
 FLAGS = flags.FLAGS
 
