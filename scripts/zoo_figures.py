@@ -74,8 +74,9 @@ def curves(path: str) -> bool:
     step, the shipped step marked."""
     from keras_mdsrgan.training.validation import read_history
 
-    trainings = {name: zoo.info(name).get("training", {}) for name in zoo.names()}
-    perceptual = {n: t for n, t in trainings.items() if t.get("chosen_by", "psnr") != "psnr" and t.get("niqe_curve")}
+    cards = {name: zoo.info(name) for name in zoo.names()}
+    trainings = {name: card.get("training", {}) for name, card in cards.items()}
+    perceptual = {n: t for n, t in trainings.items() if zoo.perceptual(cards[n]) and t.get("niqe_curve")}
     lines = {n: t.get("curve") or [] for n, t in trainings.items() if n not in perceptual}
     for spec in FLAGS.runs:
         name, run_dir = spec.split("=", 1)
@@ -88,24 +89,33 @@ def curves(path: str) -> bool:
     figure, axes = plt.subplots(1, panels, figsize=(6 * panels, 3.8), squeeze=False)
     axes = list(axes[0])
     if lines:
-        axis = axes.pop(0)
-        for name, points in lines.items():
-            axis.plot(*zip(*points), marker="o", ms=3, label=name)
-        axis.set(xlabel="training step", ylabel="validation PSNR (dB, Y)", title="PSNR on the held-out split")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        _psnr_panel(axes.pop(0), lines)
     for axis, (name, training) in zip(axes, perceptual.items()):
-        axis.plot(*zip(*training["curve"]), marker="o", ms=3, color="tab:green", label="PSNR")
-        axis.set(xlabel="GAN step", ylabel="validation PSNR (dB, Y)", title=f"{name} on the held-out split")
-        axis.grid(alpha=0.3)
-        twin = axis.twinx()
-        twin.plot(*zip(*training["niqe_curve"]), marker="s", ms=3, color="tab:red", label="NIQE (lower is better)")
-        twin.set_ylabel("validation NIQE")
-        axis.axvline(training["step"], color="grey", ls="--", lw=1, label=f"shipped (step {training['step']})")
-        handles = [h for a in (axis, twin) for h in a.get_legend_handles_labels()[0]]
-        axis.legend(handles, [h.get_label() for h in handles], fontsize=8)
+        _gan_panel(axis, name, training)
     _save(figure, path)
     return True
+
+
+def _psnr_panel(axis, lines: dict[str, list]) -> None:
+    """The PSNR-oriented models' (and --runs') validation PSNR against training step."""
+    for name, points in lines.items():
+        axis.plot(*zip(*points), marker="o", ms=3, label=name)
+    axis.set(xlabel="training step", ylabel="validation PSNR (dB, Y)", title="PSNR on the held-out split")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+
+
+def _gan_panel(axis, name: str, training: dict) -> None:
+    """One GAN-stage model's validation PSNR and NIQE against step, its shipped step marked."""
+    axis.plot(*zip(*training["curve"]), marker="o", ms=3, color="tab:green", label="PSNR")
+    axis.set(xlabel="GAN step", ylabel="validation PSNR (dB, Y)", title=f"{name} on the held-out split")
+    axis.grid(alpha=0.3)
+    twin = axis.twinx()
+    twin.plot(*zip(*training["niqe_curve"]), marker="s", ms=3, color="tab:red", label="NIQE (lower is better)")
+    twin.set_ylabel("validation NIQE")
+    axis.axvline(training["step"], color="grey", ls="--", lw=1, label=f"shipped (step {training['step']})")
+    handles = [h for a in (axis, twin) for h in a.get_legend_handles_labels()[0]]
+    axis.legend(handles, [h.get_label() for h in handles], fontsize=8)
 
 
 def _save(figure, path: str) -> None:

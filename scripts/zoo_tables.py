@@ -47,10 +47,6 @@ def _rows(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(f"| {' | '.join(line)} |" for line in lines)
 
 
-def _perceptual(card: dict) -> bool:
-    return card.get("training", {}).get("chosen_by", "psnr") != "psnr"
-
-
 def _psnrs(scores: dict) -> str:
     return " / ".join(f"{scores[d]['psnr']:.2f}" for d in DATASETS)
 
@@ -63,7 +59,7 @@ def ladder(shipped: dict[str, dict]) -> str:
         ours = [
             f"`{name}`: **{_psnrs(c['scores'])}**"
             for name, c in shipped.items()
-            if c["scale"] == scale and not _perceptual(c)
+            if c["scale"] == scale and not zoo.perceptual(c)
         ]
         rows.append(
             [f"x{scale}", *("–" if p is None else f"{p[0]:.2f} / {p[1]:.2f}" for p in published), ", ".join(ours)]
@@ -74,9 +70,9 @@ def ladder(shipped: dict[str, dict]) -> str:
 def perceptual(shipped: dict[str, dict]) -> str:
     """NIQE / PSNR / SSIM of each scale's models with a perceptual one among them, and bicubic's."""
     tables = []
-    for scale in sorted({c["scale"] for c in shipped.values() if _perceptual(c)}):
+    for scale in sorted({c["scale"] for c in shipped.values() if zoo.perceptual(c)}):
         models = {name: c for name, c in shipped.items() if c["scale"] == scale}
-        bicubic = next(c["bicubic"] for c in models.values() if _perceptual(c))
+        bicubic = next(c["bicubic"] for c in models.values() if zoo.perceptual(c))
 
         def cell(s):
             return f"{s['niqe']:.2f} / {s['psnr']:.2f} / {s['ssim']:.4f}"
@@ -120,7 +116,7 @@ def render(doc: str, root: str) -> str:
 
     def table(kind: str) -> str:
         if kind == "ships":
-            return cards.table(shipped, {name: os.path.getsize(zoo.path(name)) for name in shipped})
+            return cards.shipped_table()
         if kind == "ladder":
             return ladder(shipped)
         if kind == "perceptual":

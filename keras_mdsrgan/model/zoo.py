@@ -65,6 +65,11 @@ def info(spec: str, folder: str | None = None) -> dict:
         return json.loads(str(stored["info"])) if "info" in stored else {}
 
 
+def perceptual(card: dict) -> bool:
+    """Whether a card's model was chosen by a perceptual score (a GAN stage's NIQE) rather than PSNR."""
+    return card.get("training", {}).get("chosen_by", "psnr") != "psnr"
+
+
 def pack(generator, target: str, dtype: str = "float16", card: dict | None = None) -> int:
     """Write ``generator`` as a zoo file (architecture, weights in ``dtype``, ``card``); its size in bytes."""
     weights = generator.get_weights()

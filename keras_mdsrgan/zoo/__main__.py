@@ -33,15 +33,12 @@ flags.DEFINE_list("datasets", [], "NAME=HR_DIR[:LR_DIR] sets the packed model is
 
 
 def listing() -> None:
-    shipped = zoo.names()
-    if not shipped:
+    if not zoo.names():
         print("no models in the zoo")
-        return
-    cards = {name: zoo.info(name) for name in shipped}
-    if FLAGS.json:
-        print(json.dumps(cards, indent=1))
+    elif FLAGS.json:
+        print(json.dumps({name: zoo.info(name) for name in zoo.names()}, indent=1))
     else:
-        print(cards_table.table(cards, {name: os.path.getsize(zoo.path(name)) for name in shipped}))
+        print(cards_table.shipped_table())
 
 
 @interrupts.quiet_main()

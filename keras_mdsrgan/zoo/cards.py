@@ -3,12 +3,21 @@ print it."""
 
 from __future__ import annotations
 
+import os
+
 from keras_mdsrgan.model import zoo
 
 
 def _scores(card: dict, dataset: str) -> str:
     s = card.get("scores", {}).get(dataset)
     return f"{s['psnr']:.2f} / {s['ssim']:.4f} / {s['niqe']:.2f}" if s else "-"
+
+
+def shipped_table() -> str:
+    """The table of every model the package ships, its file sizes read from disk."""
+    return table(
+        {name: zoo.info(name) for name in zoo.names()}, {name: os.path.getsize(zoo.path(name)) for name in zoo.names()}
+    )
 
 
 def table(cards: dict[str, dict], sizes: dict[str, int]) -> str:

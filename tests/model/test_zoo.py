@@ -167,7 +167,7 @@ def test_each_shipped_model_loads_by_name_and_beats_bicubic(name, shared_dataset
     scores = evaluation.evaluate(upscalers, images, scale)
     model, bicubic = scores["model"], scores["bicubic"]
     assert len(model["per_image"]) == 1
-    if info["training"].get("chosen_by", "psnr") == "psnr":
+    if not zoo.perceptual(info):
         assert model["psnr"] > bicubic["psnr"] + 0.5
     else:
         assert model["niqe"] < bicubic["niqe"] - 1.0 and model["psnr"] > bicubic["psnr"] - 2.0
