@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,25 +17,41 @@ import stats  # noqa: E402
 from keras_mdsrgan import files  # noqa: E402
 from keras_mdsrgan.errors import UserError  # noqa: E402
 
+# How a run stopped by Ctrl-C or SIGTERM exits: it saved a checkpoint first (keras_mdsrgan.interrupts)
+INTERRUPTED = {128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM}
+
 
 def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:
     """``python ARGS`` in the repository root, its output appended to ``log_path``; the runner stops
-    on failure. Once it succeeds, the wall time and command go to ``timing_path`` (for a resumed
-    run: the time of the invocation that finished it). ``threads`` caps TensorFlow's thread pools
-    (for runs made side by side)."""
+    on failure, and on Ctrl-C once the run has saved its checkpoint (exit status 130). Once it
+    succeeds, the wall time and command go to ``timing_path`` (for a resumed run: the time of the
+    invocation that finished it). ``threads`` caps TensorFlow's thread pools (for runs made side by
+    side)."""
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     print("$ " + " ".join(args) + "\n", end="", flush=True)  # one write: runs side by side print whole lines
     started = time.time()
     with open(log_path, "a") as log:
-        code = subprocess.call(
+        child = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=thread_env(threads), stdout=log, stderr=subprocess.STDOUT
         )
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached the whole process group: let the run save and exit
+            code = child.wait()
+    if code in INTERRUPTED:
+        raise interrupted(log_path)
     if code:
         sys.exit(f"failed with exit code {code}; see {log_path}")
     seconds = time.time() - started
     print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
     if timing_path:
         files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
+
+
+def interrupted(where: str) -> SystemExit:
+    """Exit status 130 after one line saying that the same command resumes."""
+    print(f"interrupted ({where}); run the same command again to resume", file=sys.stderr, flush=True)
+    return SystemExit(128 + signal.SIGINT)
 
 
 def threads_per_job(jobs: int) -> int | None:

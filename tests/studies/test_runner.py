@@ -1,0 +1,67 @@
+"""The study runners' shared runner: a Ctrl-C stops the study once the running runs have saved."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from absl.testing import flagsaver
+
+from conftest import REPO
+
+STUDIES = os.path.join(REPO, "studies")
+sys.path.insert(0, STUDIES)
+
+# A run that takes a second to save its checkpoint on Ctrl-C, then exits as training does (130)
+SAVES_ON_CTRL_C = """
+import signal, sys, time
+def save(signum, frame):
+    time.sleep(1)
+    print("checkpoint saved", flush=True)
+    sys.exit(130)
+signal.signal(signal.SIGINT, save)
+print("training", flush=True)
+time.sleep(60)
+"""
+
+
+def test_ctrl_c_waits_for_the_run_to_save_then_says_how_to_resume(tmp_path):
+    log = tmp_path / "run.log"
+    study = subprocess.Popen(
+        [sys.executable, "-c", f"import runner; runner.run_logged(['-c', {SAVES_ON_CTRL_C!r}], {str(log)!r})"],
+        cwd=STUDIES,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+    deadline = time.time() + 30
+    while not (log.exists() and "training" in log.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    os.killpg(study.pid, signal.SIGINT)
+    _, err = study.communicate(timeout=30)
+    assert "checkpoint saved" in log.read_text()  # not killed while saving
+    assert study.returncode == 130
+    assert "interrupted" in err and "run the same command again to resume" in err and "Traceback" not in err
+
+
+def test_an_interrupted_run_starts_no_further_run(monkeypatch):
+    import generator_study
+
+    started, second_running = [], threading.Event()
+
+    def train(arm, seed, threads):
+        started.append((arm, seed))
+        if seed == 0:
+            second_running.wait(10)
+            raise SystemExit(130)  # what runner.run_logged raises for an interrupted run
+        second_running.set()
+        time.sleep(0.5)
+
+    monkeypatch.setattr(generator_study, "train", train)
+    with flagsaver.as_parsed(jobs="2", seeds="4", arms="adv0"), pytest.raises(SystemExit) as stopped:
+        generator_study.train_all()
+    assert stopped.value.code == 130
+    assert started == [("adv0", 0), ("adv0", 1)]  # seeds 2 and 3 wait for the next call
