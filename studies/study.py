@@ -43,7 +43,9 @@ planned in a committed file before it ran.
 Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
 b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
 resumes what was interrupted, so the command can be run again after a stop until it completes;
-every run's wall time is recorded beside it.
+every run's wall time is recorded beside it. Ctrl-C stops it once the running runs have saved a
+checkpoint. To carry finished runs to another machine, `bash studies/milestone.sh save RECORD`
+(commit RECORD), then `bash studies/milestone.sh restore RECORD` there.
 
   python studies/study.py [--parts=a,b] [--out=runs/study]
   python studies/study.py --parts=start,a,b,b_followups,a_gan   # everything in docs/RESULTS.md

@@ -65,3 +65,30 @@ def test_an_interrupted_run_starts_no_further_run(monkeypatch):
         generator_study.train_all()
     assert stopped.value.code == 130
     assert started == [("adv0", 0), ("adv0", 1)]  # seeds 2 and 3 wait for the next call
+
+
+def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_path):
+    out, record, back = tmp_path / "out", tmp_path / "record", tmp_path / "back"
+    kept = [
+        "c/w1/settings.json",
+        "c/w1/start_eval/results.json",
+        "c/pilot/pilot.json",
+        "x2_start/pretrain_2/generator_0.keras",
+        *(f"c/w1/runs/adv0_seed0/{f}" for f in ("results.json", "train_time.json", "config.json", "tensorboard/ev")),
+    ]
+    dropped = [
+        "pretrain_2/generator_0.keras",  # the copied committed start
+        "c/w1/runs/adv0_seed0/generator_0.keras",
+        "c/w1/runs/adv0_seed0/checkpoints/ckpt-2000.index",
+        "c/w1/runs/adv0_seed1/tensorboard/ev",  # unfinished: it resumes from its checkpoints, or restarts
+        "c/w1/runs/adv0_seed1/config.json",
+    ]
+    for name in kept + dropped:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(name)
+    script = os.path.join(STUDIES, "milestone.sh")
+    saved = subprocess.run(["bash", script, "save", str(record), str(out)], capture_output=True, text=True, check=True)
+    assert "saved 1 finished runs" in saved.stdout
+    assert sorted(str(p.relative_to(record)) for p in record.rglob("*") if p.is_file()) == sorted(kept)
+    subprocess.run(["bash", script, "restore", str(record), str(back)], check=True, capture_output=True)
+    assert all((back / name).read_text() == name for name in kept)
