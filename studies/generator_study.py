@@ -23,13 +23,12 @@ are relative to it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
 import os
 import statistics
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import matplotlib
 import tensorflow as tf
@@ -238,30 +237,11 @@ def train(arm: str, seed: int, threads: int | None = None) -> None:
 
 
 def train_all() -> None:
-    """Every run, seed by seed (an interrupted study still has paired arms), --jobs at a time. A
-    failed or interrupted run stops the study: the runs not yet started wait for the next call."""
-    threads, stop = runner.threads_per_job(FLAGS.jobs), threading.Event()
-
-    def train_unless_stopped(arm: str, seed: int) -> None:
-        if stop.is_set():
-            return
-        try:
-            train(arm, seed, threads)
-        except BaseException:
-            stop.set()  # before this worker takes the next run
-            raise
-
-    with ThreadPoolExecutor(FLAGS.jobs) as pool:
-        futures = [pool.submit(train_unless_stopped, arm, seed) for seed in range(FLAGS.seeds) for arm in FLAGS.arms]
-        try:
-            for future in futures:
-                future.result()  # a failed run stops the study (runner exits)
-        except BaseException as err:
-            stop.set()
-            pool.shutdown(cancel_futures=True)  # the running runs got Ctrl-C too: they save and exit
-            if isinstance(err, KeyboardInterrupt):
-                raise runner.interrupted(FLAGS.out) from None
-            raise
+    """Every run, seed by seed (an interrupted study still has paired arms), --jobs at a time; a
+    failed or interrupted run stops the study (runner.run_all)."""
+    threads = runner.threads_per_job(FLAGS.jobs)
+    runs = [functools.partial(train, arm, seed, threads) for seed in range(FLAGS.seeds) for arm in FLAGS.arms]
+    runner.run_all(runs, FLAGS.jobs, FLAGS.out)
 
 
 def read_curves(folder: str) -> dict[str, dict[int, float]]:

@@ -8,7 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -46,6 +49,33 @@ def run_logged(args: list[str], log_path: str, timing_path: str | None = None, t
     print(f"  {seconds:.0f} s, log {log_path}\n", end="", flush=True)
     if timing_path:
         files.write_json(timing_path, {"seconds": seconds, "command": " ".join(args), "threads": threads})
+
+
+def run_all(tasks: list[Callable[[], None]], jobs: int, where: str) -> None:
+    """Call ``tasks`` in order, ``jobs`` at a time. A failed or interrupted task stops the rest: the
+    ones not yet started wait for the study's next call; Ctrl-C exits as ``interrupted(where)``."""
+    stop = threading.Event()
+
+    def unless_stopped(task: Callable[[], None]) -> None:
+        if stop.is_set():
+            return
+        try:
+            task()
+        except BaseException:
+            stop.set()  # before this worker takes the next task
+            raise
+
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(unless_stopped, task) for task in tasks]
+        try:
+            for future in futures:
+                future.result()  # a failed task's exit or exception stops the study
+        except BaseException as err:
+            stop.set()
+            pool.shutdown(cancel_futures=True)  # the running ones got Ctrl-C too: they save and exit
+            if isinstance(err, KeyboardInterrupt):
+                raise interrupted(where) from None
+            raise
 
 
 def interrupted(where: str) -> SystemExit:

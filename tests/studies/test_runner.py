@@ -1,5 +1,6 @@
 """The study runners' shared runner: a Ctrl-C stops the study once the running runs have saved."""
 
+import functools
 import os
 import signal
 import subprocess
@@ -8,7 +9,6 @@ import threading
 import time
 
 import pytest
-from absl.testing import flagsaver
 
 from conftest import REPO
 
@@ -47,24 +47,23 @@ def test_ctrl_c_waits_for_the_run_to_save_then_says_how_to_resume(tmp_path):
     assert "interrupted" in err and "run the same command again to resume" in err and "Traceback" not in err
 
 
-def test_an_interrupted_run_starts_no_further_run(monkeypatch):
-    import generator_study
+def test_an_interrupted_run_starts_no_further_run():
+    import runner
 
     started, second_running = [], threading.Event()
 
-    def train(arm, seed, threads):
-        started.append((arm, seed))
+    def run(seed):
+        started.append(seed)
         if seed == 0:
             second_running.wait(10)
             raise SystemExit(130)  # what runner.run_logged raises for an interrupted run
         second_running.set()
         time.sleep(0.5)
 
-    monkeypatch.setattr(generator_study, "train", train)
-    with flagsaver.as_parsed(jobs="2", seeds="4", arms="adv0"), pytest.raises(SystemExit) as stopped:
-        generator_study.train_all()
+    with pytest.raises(SystemExit) as stopped:
+        runner.run_all([functools.partial(run, seed) for seed in range(4)], jobs=2, where="study")
     assert stopped.value.code == 130
-    assert started == [("adv0", 0), ("adv0", 1)]  # seeds 2 and 3 wait for the next call
+    assert started == [0, 1]  # seeds 2 and 3 wait for the next call
 
 
 def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_path):
