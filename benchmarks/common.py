@@ -22,6 +22,13 @@ PRESETS = {  # gen_blocks, gen_filters, disc_filters, disc_dense, batch, hr_patc
     "study_b": (8, 32, 32, 256, 8, 48),  # studies/study.py's Study B (pixel loss, no VGG)
 }
 PIXEL_LOSS = {"study_b"}  # presets trained by pixel + adversarial loss, as flags/repro_x4.cfg
+# The VGG19 layer of the perceptual loss: SRGAN's φ5,4, but φ1,2 (two convolutions) for tiny, so
+# that the tests run every path of the scripts without tracing and compiling all of VGG19.
+VGG_LAYERS = {"tiny": "block1_conv2"}
+
+
+def vgg_layer(preset: str) -> str:
+    return VGG_LAYERS.get(preset, "block5_conv4")
 
 
 def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = False, jit_compile: bool = False):
@@ -35,7 +42,7 @@ def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = Fa
         loss=(
             LossConfig(mode=mode, pixel_weight=1.0, perceptual_weight=0.0)
             if preset in PIXEL_LOSS
-            else LossConfig(mode=mode, vgg_weights="random")
+            else LossConfig(mode=mode, perceptual_layer=vgg_layer(preset), vgg_weights="random")
         ),
         train=TrainConfig(mixed_precision=mixed_precision),
     )
@@ -60,7 +67,7 @@ def make_extra_work(preset: str, jit_compile: bool = False) -> dict:
 
     _, _, dfilters, dense, batch, patch = PRESETS[preset]
     discriminator = build_srgan_discriminator(patch, dfilters, dense, name="extra_discriminator")
-    vgg = losses.build_vgg_features("block5_conv4", "random")
+    vgg = losses.build_vgg_features(vgg_layer(preset), "random")
     images = tf.random.uniform([batch, patch, patch, 3], seed=3)
 
     @tf.function(jit_compile=jit_compile)
@@ -81,7 +88,7 @@ def make_reference_step(preset: str):
     from reference_step import ReferenceSrganStep
 
     blocks, filters, dfilters, dense, batch, patch = PRESETS[preset]
-    reference = ReferenceSrganStep(4, blocks, filters, dfilters, dense, patch)
+    reference = ReferenceSrganStep(4, blocks, filters, dfilters, dense, patch, vgg_layer(preset))
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
     return lambda: float(reference.step(lr, hr))

@@ -21,12 +21,21 @@ _bce = keras.losses.BinaryCrossentropy(from_logits=True)
 class ReferenceSrganStep:
     """One SRGAN pair trained krasserm-style; call ``step(lr, hr)``."""
 
-    def __init__(self, scale: int, blocks: int, filters: int, disc_filters: int, disc_dense: int, hr_patch: int):
+    def __init__(
+        self,
+        scale: int,
+        blocks: int,
+        filters: int,
+        disc_filters: int,
+        disc_dense: int,
+        hr_patch: int,
+        vgg_layer: str = "block5_conv4",
+    ):
         self.generator = build_srresnet(scale, filters, blocks, name="reference_generator")
         self.discriminator = build_srgan_discriminator(
             hr_patch, disc_filters, disc_dense, name="reference_discriminator"
         )
-        self.vgg = losses.build_vgg_features("block5_conv4", "random")
+        self.vgg = losses.build_vgg_features(vgg_layer, "random")
         self.gen_optimizer = keras.optimizers.Adam(1e-4)
         self.disc_optimizer = keras.optimizers.Adam(1e-4)
 
