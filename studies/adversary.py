@@ -21,15 +21,8 @@ def adversarial_pull(
     rows = []
     for start in range(0, len(sr) - batch_size + 1, batch_size):
         x, y = tf.constant(sr[start : start + batch_size]), tf.constant(hr[start : start + batch_size])
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(x)
-            logits = tf.cast(discriminator(x, training=True), tf.float32)
-            adversarial = adversarial_weight * tf.reduce_sum(losses.adversarial_loss(logits, is_real=True))
-            pixel = pixel_weight * tf.reduce_sum(losses.pixel_loss(y, x))
-            logit_sum = tf.reduce_sum(logits)
-        g_adv, g_pix, g_logit = (
-            tf.reshape(tape.gradient(t, x), (batch_size, -1)).numpy() for t in (adversarial, pixel, logit_sum)
-        )
+        logits, gradients = _gradients(discriminator, x, y, adversarial_weight, pixel_weight)
+        g_adv, g_pix, g_logit = (tf.reshape(g, (batch_size, -1)).numpy() for g in gradients)
         adv_norm, pixel_norm = np.linalg.norm(g_adv, axis=1), np.linalg.norm(g_pix, axis=1)
         rows.append(
             {
@@ -43,3 +36,16 @@ def adversarial_pull(
     if not rows:
         raise ValueError(f"fewer SR patches ({len(sr)}) than one batch ({batch_size})")
     return {key: np.concatenate([r[key] for r in rows]) for key in rows[0]}
+
+
+@tf.function
+def _gradients(discriminator, x, y, adversarial_weight: float, pixel_weight: float):
+    """D's logits on a batch and the gradients on it of g_adv, g_pix and the logits' sum; traced
+    once per discriminator and batch shape (eagerly, a probe of many batches took seconds each)."""
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        logits = tf.cast(discriminator(x, training=True), tf.float32)
+        adversarial = adversarial_weight * tf.reduce_sum(losses.adversarial_loss(logits, is_real=True))
+        pixel = pixel_weight * tf.reduce_sum(losses.pixel_loss(y, x))
+        logit_sum = tf.reduce_sum(logits)
+    return logits, [tape.gradient(t, x) for t in (adversarial, pixel, logit_sum)]

@@ -71,8 +71,12 @@ def run_folders(study: str, arm: str) -> dict[str, str]:
 
 
 def read_config(folder: str) -> dict:
+    """The run's config.json; a run trained without an adversary is refused, before any work."""
     with open(os.path.join(folder, "config.json")) as f:
-        return json.load(f)
+        config = json.load(f)
+    if config["loss"]["adversarial_weight"] == 0:
+        raise SystemExit(f"{folder}: trained at adversarial weight 0, its generators feel no pull to measure")
+    return config
 
 
 def build_pairs(config: dict) -> tuple[list, list]:
@@ -115,8 +119,6 @@ def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarr
     config = read_config(folder)
     generators, discriminators = networks
     batch, w = config["data"]["batch_size"], config["loss"]
-    if w["adversarial_weight"] == 0:
-        raise SystemExit(f"{folder}: trained at adversarial weight 0, its generators feel no pull to measure")
     checkpoint = tf.train.Checkpoint(
         **{f"generator_{k}": g for k, g in enumerate(generators)},
         **{f"discriminator_{k}": d for k, d in enumerate(discriminators)},
@@ -215,8 +217,8 @@ def main(argv):
     measured, networks, patches, common_sr = {}, None, None, None
     for arm in FLAGS.arms:
         for seed, folder in sorted(run_folders(FLAGS.study, arm).items(), key=lambda item: int(item[0])):
+            config = read_config(folder)
             if networks is None:  # every run of a study has the same sizes, start and validation sets
-                config = read_config(folder)
                 networks, patches = build_pairs(config), make_probe(config)
                 start = inference.load(os.path.join(runner.ROOT, config["train"]["init_generator"])).model
                 common_sr = tf.cast(start(tf.constant(patches.lr), training=False), tf.float32).numpy()

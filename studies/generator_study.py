@@ -31,7 +31,6 @@ import os
 import statistics
 
 import matplotlib
-import tensorflow as tf
 from absl import app, flags
 
 import runner
@@ -39,7 +38,6 @@ import stats
 from keras_mdsrgan import cli, files, names
 from keras_mdsrgan.compare import cell
 from keras_mdsrgan.errors import UserError
-from keras_mdsrgan.training.distributed import describe_machine as machine
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -248,6 +246,8 @@ def read_curves(folder: str) -> dict[str, dict[int, float]]:
     """Metric -> {step: mean over the pairs} of a run's validations in TensorBoard. Events count in
     the order written, so a step validated again after a resume keeps its last value; a file cut
     short by a kill is read up to the cut."""
+    import tensorflow as tf  # here, so that a refused command answers without TensorFlow's start-up
+
     events = []
     for path in glob.glob(os.path.join(folder, "tensorboard", "events.*")):
         try:
@@ -508,7 +508,9 @@ def record_from_disk() -> dict:
     }
     seconds = {f"{arm}_seed{s}": r.get("seconds") for arm, seeds in runs.items() for s, r in seeds.items()}
     seconds["start_eval"] = (read_json(os.path.join(FLAGS.out, "start_eval", "eval_time.json")) or {}).get("seconds")
-    computer = machine()
+    from keras_mdsrgan.training.distributed import describe_machine
+
+    computer = describe_machine()
     threads = {r.get("threads") for seeds in runs.values() for r in seeds.values()} - {None}
     computer += f" (runs side by side, {max(threads)} thread(s) each)" if threads else ""
     with open(FLAGS.flagfile_base) as f:

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 
-from conftest import REPO, TINY_RUN, run_python
+from conftest import REPO, TINY_RUN, run_command
 
 DATA = os.path.join(REPO, "tests", "fixtures", "before_redesign")
 # The command that wrote checkpoints/ckpt-10 (stopped there), now run on to step 12.
@@ -25,17 +25,10 @@ TINY = [
 ]
 
 
-def test_a_checkpoint_from_before_resumes(tmp_path):
+def test_a_checkpoint_from_before_resumes(tmp_path, capfd):
     run_dir = tmp_path / "run"
     shutil.copytree(os.path.join(DATA, "checkpoints"), run_dir / "checkpoints")
-    result = run_python(
-        "-m",
-        "keras_mdsrgan.train",
-        *TINY,
-        f"--run_dir={run_dir}",
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        timeout=600,
-    )
+    result = run_command(capfd, "train", *TINY, f"--run_dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     from keras_mdsrgan.training.validation import read_history
 

@@ -27,13 +27,14 @@ SCALE = 2
 
 @pytest.fixture(scope="module")
 def trained_generator(tmp_path_factory):
-    """A small x2 generator trained briefly with MSE, so quantization is tested on real weights."""
+    """A small x2 generator trained briefly with MSE (on small patches, for speed), so quantization
+    is tested on real weights."""
     keras.utils.set_random_seed(0)
     generator = build_srresnet(SCALE, filters=16, num_blocks=2)
-    store = pipelines.build_training_store(["sample:train"], SCALE, 48)
+    store = pipelines.build_training_store(["sample:train"], SCALE, 32)
     generator.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     generator.fit(
-        pipelines.training_dataset(store, 24, 8, seed=0), steps_per_epoch=250, epochs=1, verbose=0, shuffle=False
+        pipelines.training_dataset(store, 16, 8, seed=0), steps_per_epoch=250, epochs=1, verbose=0, shuffle=False
     )
     path = str(tmp_path_factory.mktemp("gen") / "generator.keras")
     generator.save(path)

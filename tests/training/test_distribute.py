@@ -25,12 +25,13 @@ def test_mirrored_two_replicas_match_single_device_with_sync_batchnorm():
     absolutely: conv biases that feed BatchNorm have zero true gradient, and Adam turns their
     float-noise gradients into steps of up to lr (1e-4) each, so 2·lr·steps bounds them."""
     measured = mirrored_vs_single()
-    synced, plain = measured["sync"], measured["plain"]
+    synced = measured["sync"]
     assert measured["replicas"] == 2
     assert synced["loss_rel_diff"] < 1e-4
     assert synced["weight_abs_diff"] < 2 * 1e-4 * 3
-    # Per-replica batch statistics (2 images each) visibly change the result: sync BN is what matters.
-    assert plain["loss_rel_diff"] > 10 * synced["loss_rel_diff"]
+    # Per-replica batch statistics (2 images each) would visibly change the discriminators'
+    # output: the agreement above is sync batch norm's doing, not the data's.
+    assert measured["replica_batch_rel_diff"] > 1e-2
 
 
 def _free_ports(n):

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import keras_mdsrgan.model.layers  # noqa: F401  (registers PixelShuffle for loading)
-from conftest import REPO, TINY_RUN, run_python
+from conftest import REPO, TINY_RUN, run_command
 
 TINY = [
     *TINY_RUN,
@@ -67,7 +67,8 @@ def reference_run(tmp_path_factory):
 def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
     """Killed twice inside the GAN stage (steps 5-12), after the discriminators have been updated
     and past the GAN learning-rate decay (GAN step 2, global step 6): the resumed run must end
-    bit-identical, so every network, optimizer state and schedule position is in the checkpoint."""
+    bit-identical, so every network, optimizer state and schedule position is in the checkpoint,
+    and the same seeds reproduce a run in another process."""
     run_dir = str(tmp_path / "killed")
     kills = 0
     for target, delay in ((8, 0.0), (10, 0.1)):  # kill at different moments of the checkpoint cycle
@@ -124,12 +125,10 @@ def test_tensorboard_has_the_promised_tags(reference_run):
     assert {"pair0/pretrain_mse", "lr/pretrain", "lr/generator", "lr/discriminator", "val/lr_bicubic_sr_hr"} <= tags
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, capfd):
     """A learning rate of 1e30 blows the losses up: the run stops naming the term."""
     run_dir = tmp_path / "nan"
-    result = run_python(
-        "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--pretrain_lr=1e30", env=ENV, timeout=300
-    )
+    result = run_command(capfd, "train", *TINY, f"--run_dir={run_dir}", "--pretrain_lr=1e30")
     assert result.returncode == 2
     assert "non-finite pretrain_mse of pair0" in result.stderr and "Traceback" not in result.stderr
     stopped_at = int(result.stderr.split(" at step ")[1].split()[0])

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import REPO, TINY_RUN, run_python
+from conftest import REPO, TINY_RUN, run_command, run_python
 from keras_mdsrgan import files, interrupts
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig
 from keras_mdsrgan.errors import TrainingError
@@ -74,8 +74,10 @@ def stored_step(path) -> int:
 # --------------------------------------------------------------------------- signals
 
 
-def test_ctrl_c_saves_the_last_step_says_so_in_one_line_and_the_rerun_resumes(tmp_path):
-    """Also one run per folder: while the run trains, a second on its folder is refused."""
+def test_ctrl_c_and_sigterm_save_the_last_step_say_so_in_one_line_and_the_rerun_resumes(tmp_path):
+    """Also one run per folder: while the run trains, a second on its folder is refused. Ctrl-C
+    stops the run (130), the rerun resumes after its step, and SIGTERM stops the rerun (143) at a
+    step that is not a multiple of --checkpoint_every."""
     run_dir = str(tmp_path / "run")
     process = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}")
     wait_for(lambda: newest(run_dir) >= 5, process)
@@ -92,27 +94,17 @@ def test_ctrl_c_saves_the_last_step_says_so_in_one_line_and_the_rerun_resumes(tm
     step = int(line.split("interrupted at step ")[1].split(";")[0])
     assert line == INTERRUPTED.format(step)
     assert newest(run_dir) == step and stored_step(os.path.join(run_dir, "checkpoints", f"ckpt-{step}")) == step
-    rerun = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", f"--gan_steps={step + 1}", "--verbosity=0")
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err[-2000:]
-    assert f"resuming after step {step}" in out and newest(run_dir) == step + 1
 
-
-def test_sigterm_saves_the_last_step_and_exits_143(tmp_path):
-    run_dir = str(tmp_path / "run")
-    process = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--checkpoint_every=1000")
-    wait_for(
-        lambda: (
-            len(list((tmp_path / "run" / "tensorboard").glob("events.*")))
-            and max(p.stat().st_size for p in (tmp_path / "run" / "tensorboard").glob("events.*")) > 2000
-        ),
-        process,
-    )
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 143 and "Traceback" not in err
-    step = newest(run_dir)
-    assert step > 0 and err.strip().splitlines()[-1] == INTERRUPTED.format(step)  # not a multiple of 1000
+    events = tmp_path / "run" / "tensorboard"
+    before = set(events.glob("events.*"))
+    rerun = start("keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--checkpoint_every=1000", "--verbosity=0")
+    wait_for(lambda: any(p.stat().st_size > 2000 for p in set(events.glob("events.*")) - before), rerun)
+    rerun.send_signal(signal.SIGTERM)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 143 and "Traceback" not in err
+    assert f"resuming after step {step}" in out
+    resumed = newest(run_dir)
+    assert resumed > step and resumed % 1000 and err.strip().splitlines()[-1] == INTERRUPTED.format(resumed)
 
 
 def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path):
@@ -462,13 +454,11 @@ def test_evaluate_and_export_interrupted_are_one_line_with_no_partial_output(gen
     assert "results.json" not in left and "manifest.json" not in left  # written last, after everything
 
 
-def test_a_result_that_cannot_be_written_is_one_line_naming_it(tmp_path):
+def test_a_result_that_cannot_be_written_is_one_line_naming_it(tmp_path, capfd):
     """The end of a run (models, results) on a path it cannot write: here results.json is a folder."""
     run_dir = tmp_path / "run"
     (run_dir / "results.json").mkdir(parents=True)
-    result = run_python(
-        "-m", "keras_mdsrgan.train", *TINY, f"--run_dir={run_dir}", "--gan_steps=2", env=ENV, timeout=300
-    )
+    result = run_command(capfd, "train", *TINY, f"--run_dir={run_dir}", "--gan_steps=2")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot write {run_dir / 'results.json'} (Is a directory); the checkpoints are intact: free space "
