@@ -67,13 +67,17 @@ def test_an_interrupted_run_starts_no_further_run():
 
 
 def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_path):
+    """Of a finished run's TensorBoard events only the validation scalars (val/*) are kept."""
+    import tensorflow as tf
+
     out, record, back = tmp_path / "out", tmp_path / "record", tmp_path / "back"
+    events = "c/w1/runs/adv0_seed0/tensorboard"
     kept = [
         "c/w1/settings.json",
         "c/w1/start_eval/results.json",
         "c/pilot/pilot.json",
         "x2_start/pretrain_2/generator_0.keras",
-        *(f"c/w1/runs/adv0_seed0/{f}" for f in ("results.json", "train_time.json", "config.json", "tensorboard/ev")),
+        *(f"c/w1/runs/adv0_seed0/{f}" for f in ("results.json", "train_time.json", "config.json")),
     ]
     dropped = [
         "pretrain_2/generator_0.keras",  # the copied committed start
@@ -85,9 +89,22 @@ def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_pat
     for name in kept + dropped:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(name)
+    with tf.summary.create_file_writer(str(out / events)).as_default():
+        for step in (1, 2):
+            tf.summary.scalar("pair0/g_total", 0.5, step=step)
+            tf.summary.scalar("val/pair0_psnr", 20.0 + step, step=step)
+            tf.summary.image("val/lr_bicubic_sr_hr", tf.zeros([1, 8, 8, 3]), step=step)
+
+    def tags(folder):
+        (path,) = folder.glob("events.*")
+        return [(e.step, v.tag) for e in tf.compat.v1.train.summary_iterator(str(path)) for v in e.summary.value]
+
     script = os.path.join(STUDIES, "milestone.sh")
-    saved = subprocess.run(["bash", script, "save", str(record), str(out)], capture_output=True, text=True, check=True)
-    assert "saved 1 finished runs" in saved.stdout
-    assert sorted(str(p.relative_to(record)) for p in record.rglob("*") if p.is_file()) == sorted(kept)
+    env = {**os.environ, "PYTHON": sys.executable}
+    saved = subprocess.run(["bash", script, "save", str(record), str(out)], capture_output=True, text=True, env=env)
+    assert saved.returncode == 0 and "saved 1 finished runs" in saved.stdout, saved.stderr
+    files = sorted(str(p.relative_to(record)) for p in record.rglob("*") if p.is_file())
+    assert [f for f in files if not f.startswith(events)] == sorted(kept)
+    assert tags(record / events) == [(1, "val/pair0_psnr"), (2, "val/pair0_psnr")]
     subprocess.run(["bash", script, "restore", str(record), str(back)], check=True, capture_output=True)
-    assert all((back / name).read_text() == name for name in kept)
+    assert all((back / name).read_text() == name for name in kept) and tags(back / events) == tags(record / events)
