@@ -25,18 +25,22 @@ TINY = [
 
 
 def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
+    from keras_mdsrgan.data import imageio, pipelines
     from keras_mdsrgan.model.generators import build_srresnet
 
-    start, flagfile, out = tmp_path / "start.keras", tmp_path / "tiny.cfg", tmp_path / "study"
+    start, flagfile, out, val = tmp_path / "start.keras", tmp_path / "tiny.cfg", tmp_path / "study", tmp_path / "val"
     build_srresnet(2, 4, 1).save(start)
     flagfile.write_text("\n".join(TINY) + "\n")
+    val.mkdir()  # a crop of the sample photo: every validation scores it (and NIQE still has its blocks)
+    chelsea = imageio.read_image(pipelines.resolve_pairs("sample:val")[0].hr_path)
+    imageio.write_image(str(val / "chelsea.png"), chelsea[:200, :240])
     command = [
         sys.executable,
         "generator_study.py",
         f"--start={start}",
         f"--flagfile_base={flagfile}",
         "--scale=2",
-        "--val=sample:val",
+        f"--val={val}",
         "--val_max_images=1",
         "--gan_steps=4",
         "--val_every=2",
@@ -69,8 +73,8 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
         for run in seeds.values():
             assert {"psnr", "ssim", "d_auc", "d_ece"} <= set(run["endpoint"])
             assert sorted(run["curves"]["psnr"], key=int) == ["2", "4"]  # a validation every 2 of 4 steps
-            assert {"psnr", "d_auc"} <= set(run["final"]["sample_val"])
-    assert set(study["start_eval"]["sample_val"]) == {"start", "bicubic"}
+            assert {"psnr", "d_auc"} <= set(run["final"]["val"])
+    assert set(study["start_eval"]["val"]) == {"start", "bicubic"}
     rows = {(r["comparison"], r["metric"]): r for r in study["comparisons"]}
     assert ("ml - adv0", "psnr") in rows and all(r["p_holm"] >= r["p"] for r in rows.values())
     assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
