@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from conftest import REPO, run_python
+from conftest import REPO, SMALL_VAL, run_python
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -52,7 +52,7 @@ def test_two_local_workers_train_like_one_process_and_only_the_chief_writes(tmp_
     args = [
         "--nojit_compile",  # the single process would otherwise compile XLA where oneDNN is off
         "--train=sample:train",
-        "--val=sample:val",
+        f"--val={SMALL_VAL}",
         "--val_max_images=1",
         "--scale=2",
         "--hr_patch=16",
