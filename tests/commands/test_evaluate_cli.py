@@ -3,6 +3,7 @@ import json
 import os
 import re
 import shutil
+import types
 
 import numpy as np
 import pytest
@@ -40,17 +41,92 @@ def workspace(tmp_path_factory):
     return root
 
 
-def test_evaluate_writes_contract_json_csv_and_table(workspace):
-    out = workspace / "out"
-    tiny, other = f"{workspace.name}/tiny", "other/tiny"  # same stem: parent folders tell them apart
-    result = run_cli(
-        "--scale=2",
-        f"--datasets=Mine={workspace / 'HR'},Pairs={workspace / 'HR'}:{workspace / 'LR'}",
-        f"--models={workspace / 'tiny.keras'},{workspace / 'other' / 'tiny.keras'}",
-        "--bicubic",
-        f"--out={out}",
-        "--save_images",
+# Runs evaluate's main on each argument list in one process (one TensorFlow start-up for all
+# cases; train's flags clash with evaluate's, so not in the test process), printing per case the
+# exit status and what it wrote to stdout and stderr, as JSON lines.
+CASES_SCRIPT = """
+import contextlib, io, json, sys
+from absl import flags
+from PIL import Image
+from keras_mdsrgan import evaluate
+from keras_mdsrgan.data import imageio
+for args in json.loads(sys.argv[1]):
+    out, err, limits = io.StringIO(), io.StringIO(), (imageio._max_image_pixels, Image.MAX_IMAGE_PIXELS)
+    flags.FLAGS(["evaluate", *args])
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = evaluate.main(["evaluate"])
+    flags.FLAGS.unparse_flags()
+    imageio._max_image_pixels, Image.MAX_IMAGE_PIXELS = limits  # --max_image_pixels sets both
+    print(json.dumps({"returncode": status, "stdout": out.getvalue(), "stderr": err.getvalue()}))
+"""
+
+
+def run_cases(cases: dict[str, list[str]]) -> dict[str, types.SimpleNamespace]:
+    """{name: its returncode, stdout and stderr} of evaluate on each argument list, in one process."""
+    result = run_python(
+        "-c",
+        CASES_SCRIPT,
+        json.dumps(list(cases.values())),
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=600,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return {name: types.SimpleNamespace(**output) for name, output in zip(cases, outputs, strict=True)}
+
+
+ERROR_CASES = [
+    (["--models={ws}/x4.keras"], "upscales by 4, not --scale=2"),
+    (["--bicubic", "--datasets=E={ws}/empty"], "no image files"),
+    (["--bicubic", "--datasets=Bad={ws}/HR:{ws}/HR"], "does not match HR"),
+    (["--bicubic", "--datasets=Set5"], "is not NAME=HR_DIR"),
+    ([], "nothing to evaluate"),
+    (["--bicubic", "--max_image_pixels=1000"], "im0.png: 112x200 = 22400 pixels, above the limit of 1000"),
+    (["--run_dir={ws}/empty"], "no generator_K.keras"),
+    (["--bicubic", "--ma_model={ws}/missing.mat"], "download model.mat of the sr-metric release"),
+]
+
+
+@pytest.fixture(scope="module")
+def evaluated(workspace):
+    """The runs of the tests below, in one process: the contract, a Ma model, whole against tiled
+    images, and ERROR_CASES (by their message)."""
+    ma_model = os.path.join(REPO, "tests", "reference", "ma_test_model.mat")
+    single = ["--scale=2", f"--datasets=D={workspace / 'HR'}"]
+    errors = {}
+    for args, message in ERROR_CASES:
+        args = [a.format(ws=workspace) for a in args]
+        if not any(a.startswith("--datasets") for a in args):
+            args.append(f"--datasets=D={workspace / 'HR'}")
+        errors[message] = ["--scale=2", f"--out={workspace / 'err'}", *args]
+    return run_cases(
+        {
+            **errors,
+            "contract": [
+                "--scale=2",
+                f"--datasets=Mine={workspace / 'HR'},Pairs={workspace / 'HR'}:{workspace / 'LR'}",
+                f"--models={workspace / 'tiny.keras'},{workspace / 'other' / 'tiny.keras'}",
+                "--bicubic",
+                f"--out={workspace / 'out'}",
+                "--save_images",
+            ],
+            "ma": [*single, "--bicubic", f"--out={workspace / 'with_ma'}", f"--ma_model={ma_model}"],
+            **{
+                f"tile{tile}": [
+                    *single,
+                    f"--models={workspace / 'tiny.keras'}",
+                    f"--out={workspace}/tile{tile}",
+                    f"--tile={tile}",
+                ]
+                for tile in (0, 24)
+            },
+        }
+    )
+
+
+def test_evaluate_writes_contract_json_csv_and_table(workspace, evaluated):
+    out, result = workspace / "out", evaluated["contract"]
+    tiny, other = f"{workspace.name}/tiny", "other/tiny"  # same stem: parent folders tell them apart
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads((out / "results.json").read_text())
     assert payload["scale"] == 2 and "unavailable" in payload["pi_note"] and "--ma_model" in result.stdout
@@ -71,12 +147,8 @@ def test_evaluate_writes_contract_json_csv_and_table(workspace):
     assert sorted(os.listdir(out / "Mine" / "other" / "tiny")) == ["im0.png", "im1.png"]
 
 
-def test_evaluate_with_a_ma_model_reports_ma_and_pi(workspace):
-    out = workspace / "with_ma"
-    model = os.path.join(REPO, "tests", "reference", "ma_test_model.mat")
-    result = run_cli(
-        "--scale=2", f"--datasets=D={workspace / 'HR'}", "--bicubic", f"--out={out}", f"--ma_model={model}"
-    )
+def test_evaluate_with_a_ma_model_reports_ma_and_pi(workspace, evaluated):
+    out, result = workspace / "with_ma", evaluated["ma"]
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads((out / "results.json").read_text())
     scores = payload["results"]["D"]["bicubic"]
@@ -89,72 +161,24 @@ def test_evaluate_with_a_ma_model_reports_ma_and_pi(workspace):
     assert float(rows[-1]["ma"]) == pytest.approx(scores["ma"])
 
 
-def test_tiled_evaluation_scores_like_whole_images(workspace):
+def test_tiled_evaluation_scores_like_whole_images(workspace, evaluated):
     """--tile bounds memory on large images without changing the scores."""
     scores = {}
     for tile in (0, 24):
-        out = workspace / f"tile{tile}"
-        result = run_cli(
-            "--scale=2",
-            f"--datasets=D={workspace / 'HR'}",
-            f"--models={workspace / 'tiny.keras'}",
-            f"--out={out}",
-            f"--tile={tile}",
-        )
+        result = evaluated[f"tile{tile}"]
         assert result.returncode == 0, result.stderr[-3000:]
-        scores[tile] = json.loads((out / "results.json").read_text())["results"]["D"]["tiny"]
+        scores[tile] = json.loads((workspace / f"tile{tile}" / "results.json").read_text())["results"]["D"]["tiny"]
     assert scores[24]["psnr"] == pytest.approx(scores[0]["psnr"], abs=0.01)
     assert scores[24]["ssim"] == pytest.approx(scores[0]["ssim"], abs=1e-4)
 
 
-ERROR_CASES = [
-    (["--models={ws}/x4.keras"], "upscales by 4, not --scale=2"),
-    (["--bicubic", "--datasets=E={ws}/empty"], "no image files"),
-    (["--bicubic", "--datasets=Bad={ws}/HR:{ws}/HR"], "does not match HR"),
-    (["--bicubic", "--datasets=Set5"], "is not NAME=HR_DIR"),
-    ([], "nothing to evaluate"),
-    (["--bicubic", "--max_image_pixels=1000"], "im0.png: 112x200 = 22400 pixels, above the limit of 1000"),
-    (["--run_dir={ws}/empty"], "no generator_K.keras"),
-    (["--bicubic", "--ma_model={ws}/missing.mat"], "download model.mat of the sr-metric release"),
-]
-
-# Runs evaluate's main on each argument list in one process (one TensorFlow start-up for all
-# cases), printing per case the exit status and what it wrote to stderr, as JSON lines.
-CASES_SCRIPT = """
-import contextlib, io, json, sys
-from absl import flags
-from keras_mdsrgan import evaluate
-for args in json.loads(sys.argv[1]):
-    err = io.StringIO()
-    flags.FLAGS(["evaluate", *args])
-    with contextlib.redirect_stderr(err):
-        status = evaluate.main(["evaluate"])
-    flags.FLAGS.unparse_flags()
-    print(json.dumps({"status": status, "stderr": err.getvalue()}))
-"""
-
-
-@pytest.fixture(scope="module")
-def error_outputs(workspace):
-    argv = []
-    for args, _ in ERROR_CASES:
-        args = [a.format(ws=workspace) for a in args]
-        if not any(a.startswith("--datasets") for a in args):
-            args.append(f"--datasets=D={workspace / 'HR'}")
-        argv.append(["--scale=2", f"--out={workspace / 'err'}", *args])
-    result = run_python(
-        "-c", CASES_SCRIPT, json.dumps(argv), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-
-
 @pytest.mark.parametrize("case", range(len(ERROR_CASES)), ids=[m for _, m in ERROR_CASES])
-def test_evaluate_errors_are_one_line(error_outputs, case):
-    output, message = error_outputs[case], ERROR_CASES[case][1]
-    assert output["status"] == 2
-    assert output["stderr"].startswith("error: ") and message in output["stderr"]
-    assert len(output["stderr"].strip().splitlines()) == 1, output["stderr"]
+def test_evaluate_errors_are_one_line(evaluated, case):
+    message = ERROR_CASES[case][1]
+    output = evaluated[message]
+    assert output.returncode == 2
+    assert output.stderr.startswith("error: ") and message in output.stderr
+    assert len(output.stderr.strip().splitlines()) == 1, output.stderr
 
 
 def test_cli_error_has_no_start_up_chatter(workspace):
