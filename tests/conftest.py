@@ -83,12 +83,20 @@ def run_command(capfd, command: str, *args: str) -> subprocess.CompletedProcess:
 
     module = importlib.import_module(f"keras_mdsrgan.{command}")
     limits = imageio._max_image_pixels, Image.MAX_IMAGE_PIXELS  # --max_image_pixels sets both
+    # Another command run earlier in this process left its flags, and the required ones (upscale's
+    # --input) would fail this command's parse: their checks are off while this command runs.
+    others = [m for name, m in list(sys.modules.items()) if name.startswith("keras_mdsrgan.") and m is not module]
+    checks = {f: f.validators for m in others for f in flags.FLAGS.get_flags_for_module(m) if f.validators}
     capfd.readouterr()  # earlier output is not this command's
     try:
+        for flag in checks:
+            flag.validators = []
         flags.FLAGS([command, "--verbosity=0", *args])  # absl sets 0 only under app.run
         status = module.main([command])
     finally:
         flags.FLAGS.unparse_flags()
+        for flag, validators in checks.items():
+            flag.validators = validators
         imageio._max_image_pixels, Image.MAX_IMAGE_PIXELS = limits
     captured = capfd.readouterr()
     return subprocess.CompletedProcess([command, *args], status, captured.out, captured.err)
