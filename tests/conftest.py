@@ -85,7 +85,11 @@ def run_command(capfd, command: str, *args: str) -> subprocess.CompletedProcess:
     limits = imageio._max_image_pixels, Image.MAX_IMAGE_PIXELS  # --max_image_pixels sets both
     # Another command run earlier in this process left its flags, and the required ones (upscale's
     # --input) would fail this command's parse: their checks are off while this command runs.
-    others = [m for name, m in list(sys.modules.items()) if name.startswith("keras_mdsrgan.") and m is not module]
+    others = [  # the other commands: modules of the package with a main
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("keras_mdsrgan.") and m is not module and hasattr(m, "main")
+    ]
     checks = {f: f.validators for m in others for f in flags.FLAGS.get_flags_for_module(m) if f.validators}
     capfd.readouterr()  # earlier output is not this command's
     try:
