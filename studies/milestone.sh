@@ -2,11 +2,11 @@
 # Keep a long study's finished runs across machines: `save` copies what a resume and the reports
 # need from OUT (default runs/study) into RECORD (a folder to commit): each folder's settings, start
 # evaluation and pilot decision, pre-trained start generators below OUT's top level (the x4 one is
-# committed already), and of every finished run (train_time.json written) its results, timing, config
-# and its TensorBoard events of the validation scalars (val/*, all the reports read: the per-step
-# training scalars and the sample images would make a run's record megabytes); not checkpoints or
-# generators. `restore` copies RECORD back into OUT, where the study's command then skips those
-# runs and resumes the rest.
+# committed already), and of every finished run (train_time.json written) its results, timing,
+# config, validation records (each names the machine it ran on) and its TensorBoard events of the
+# validation scalars (val/*, all the reports read: the per-step training scalars and the sample
+# images would make a run's record megabytes); not checkpoints or generators. `restore` copies
+# RECORD back into OUT, where the study's command then skips those runs and resumes the rest.
 #   bash studies/milestone.sh save|restore RECORD [OUT]
 set -euo pipefail
 verb=${1:?save or restore}; record=$(realpath -m "${2:?the record folder}"); out=${3:-runs/study}
@@ -32,7 +32,8 @@ case "$verb" in
       find . -path './*/pretrain_*/generator_0.keras' -type f  # a pre-trained start (not the copied x4 one)
       find . -path '*/runs/*/train_time.json' -type f | while read -r done_; do
         run=$(dirname "$done_")
-        find "$run" -maxdepth 1 \( -name results.json -o -name train_time.json -o -name config.json \) -type f
+        find "$run" -maxdepth 1 \( -name results.json -o -name train_time.json -o -name config.json \
+          -o -name validation.jsonl \) -type f
       done
     } | sort -u | while read -r f; do mkdir -p "$record/$(dirname "$f")" && cp -p "$f" "$record/$f"; done
     find . -path '*/runs/*/train_time.json' -type f | while read -r done_; do

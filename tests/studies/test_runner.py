@@ -77,7 +77,7 @@ def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_pat
         "c/w1/start_eval/results.json",
         "c/pilot/pilot.json",
         "x2_start/pretrain_2/generator_0.keras",
-        *(f"c/w1/runs/adv0_seed0/{f}" for f in ("results.json", "train_time.json", "config.json")),
+        *(f"c/w1/runs/adv0_seed0/{f}" for f in ("results.json", "train_time.json", "config.json", "validation.jsonl")),
     ]
     dropped = [
         "pretrain_2/generator_0.keras",  # the copied committed start
