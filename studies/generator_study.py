@@ -302,7 +302,17 @@ def load_run(arm: str, seed: int) -> dict | None:
         for name, models in results["results"].items()
     }
     timing = read_json(os.path.join(folder, "train_time.json")) or {}
-    return {"curves": curves, "endpoint": endpoint, "final": final, **timing}
+    return {"curves": curves, "endpoint": endpoint, "final": final, **timing, "machines": run_machines(folder)}
+
+
+def run_machines(folder: str) -> list[str]:
+    """The machines a run trained on, as its validation records name them (a resumed run may have
+    moved); none for a run without them."""
+    path = os.path.join(folder, "validation.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return sorted({json.loads(line).get("machine") for line in f if line.strip()} - {None})
 
 
 def comparisons(runs: dict) -> list[tuple[str, str]]:
@@ -510,7 +520,8 @@ def record_from_disk() -> dict:
     seconds["start_eval"] = (read_json(os.path.join(FLAGS.out, "start_eval", "eval_time.json")) or {}).get("seconds")
     from keras_mdsrgan.training.distributed import describe_machine
 
-    computer = describe_machine()
+    machines = sorted({m for seeds in runs.values() for r in seeds.values() for m in r["machines"]})
+    computer = " and ".join(machines) if machines else describe_machine()  # a study may span machines
     threads = {r.get("threads") for seeds in runs.values() for r in seeds.values()} - {None}
     computer += f" (runs side by side, {max(threads)} thread(s) each)" if threads else ""
     with open(FLAGS.flagfile_base) as f:

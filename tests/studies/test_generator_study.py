@@ -71,6 +71,9 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
             assert sorted(run["curves"]["psnr"], key=int) == ["2", "4"]  # a validation every 2 of 4 steps
             assert {"psnr", "d_auc"} <= set(run["final"]["val"])
     assert set(study["start_eval"]["val"]) == {"start", "bicubic"}
+    # The machine each run trained on (from its validation records), named by the report.
+    (machine,) = {m for seeds in study["runs"].values() for run in seeds.values() for m in run["machines"]}
+    assert study["machine"].startswith(machine) and f"Machine: {machine}" in (out / "study.md").read_text()
     rows = {(r["comparison"], r["metric"]): r for r in study["comparisons"]}
     assert ("ml - adv0", "psnr") in rows and all(r["p_holm"] >= r["p"] for r in rows.values())
     assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
