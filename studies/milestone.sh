@@ -10,39 +10,40 @@
 #   bash studies/milestone.sh save|restore RECORD [OUT]
 set -euo pipefail
 verb=${1:?save or restore}; record=$(realpath -m "${2:?the record folder}"); out=${3:-runs/study}
-validation_events() {  # SOURCE DEST: the events file's val/* scalars only, written to a temporary name then renamed
-  TF_CPP_MIN_LOG_LEVEL=3 "${PYTHON:-python}" - "$1" "$2" <<'PY'
+validation_events() {  # SOURCE DEST ...: each events file's val/* scalars, written to a temporary name then renamed
+  TF_CPP_MIN_LOG_LEVEL=3 "${PYTHON:-python}" - "$@" <<'PY'
 import os, sys
 import tensorflow as tf
-source, dest = sys.argv[1:]
-with tf.io.TFRecordWriter(dest + ".tmp") as writer:
-    for record in tf.data.TFRecordDataset(source):
-        event = tf.compat.v1.Event.FromString(record.numpy())
-        values = event.summary.value
-        if not values or all(v.tag.startswith("val/") and v.metadata.plugin_data.plugin_name == "scalars" for v in values):
-            writer.write(record.numpy())
-os.replace(dest + ".tmp", dest)
+for source, dest in zip(sys.argv[1::2], sys.argv[2::2]):
+    with tf.io.TFRecordWriter(dest + ".tmp") as writer:
+        for record in tf.data.TFRecordDataset(source):
+            values = tf.compat.v1.Event.FromString(record.numpy()).summary.value
+            if all(v.tag.startswith("val/") and v.metadata.plugin_data.plugin_name == "scalars" for v in values):
+                writer.write(record.numpy())  # (an event without values, such as the file's header, too)
+    os.replace(dest + ".tmp", dest)
 PY
 }
 case "$verb" in
   save)
-    cd "$out"
+    mkdir -p "$record" && cd "$out"
+    finished=$(find . -path '*/runs/*/train_time.json' -type f -exec dirname {} \; | sort)
     {
       find . \( -name settings.json -o -name pilot.json -o -path '*/start_eval/*.json' \) -type f
       find . -path './*/pretrain_*/generator_0.keras' -type f  # a pre-trained start (not the copied x4 one)
-      find . -path '*/runs/*/train_time.json' -type f | while read -r done_; do
-        run=$(dirname "$done_")
-        find "$run" -maxdepth 1 \( -name results.json -o -name train_time.json -o -name config.json \
-          -o -name validation.jsonl \) -type f
-      done
+      while read -r run; do
+        [ -z "$run" ] || find "$run" -maxdepth 1 \( -name results.json -o -name train_time.json \
+          -o -name config.json -o -name validation.jsonl \) -type f
+      done <<< "$finished"
     } | sort -u | while read -r f; do mkdir -p "$record/$(dirname "$f")" && cp -p "$f" "$record/$f"; done
-    find . -path '*/runs/*/train_time.json' -type f | while read -r done_; do
-      for events in "$(dirname "$done_")"/tensorboard/events.*; do
-        [ -e "$events" ] && [ ! -e "$record/$events" ] || continue
-        { mkdir -p "$record/$(dirname "$events")" && validation_events "$events" "$record/$events"; }
+    pairs=()  # the events files not in RECORD yet, and where they go there: one Python for all
+    while read -r run; do
+      for events in "$run"/tensorboard/events.*; do
+        [ -n "$run" ] && [ -e "$events" ] && [ ! -e "$record/$events" ] || continue
+        mkdir -p "$record/$(dirname "$events")" && pairs+=("$events" "$record/$events")
       done
-    done
-    echo "saved $(find . -path '*/runs/*/train_time.json' | wc -l) finished runs of $out into $record ($(du -sh "$record" | cut -f1))"
+    done <<< "$finished"
+    [ ${#pairs[@]} -eq 0 ] || validation_events "${pairs[@]}"
+    echo "saved $(echo "$finished" | grep -c .) finished runs of $out into $record ($(du -sh "$record" | cut -f1))"
     ;;
   restore)
     mkdir -p "$out" && cp -rpn "$record/." "$out/"

@@ -30,11 +30,11 @@ def _small_val() -> str:
 
 
 SMALL_VAL = _small_val()
-# The smallest training run of the command-line tests: x2 on the bundled photos (validated on
-# SMALL_VAL), 4-channel
-# networks, pixel + adversarial loss; each test adds its pairs, schedule and bookkeeping. No XLA:
-# where TensorFlow runs its Eigen kernels (AVX2-only CPUs) XLA is on by default, and compiling
-# cost a tiny run 41 s against 21 s without; test_the_xla_compiled_steps_train trains with XLA.
+# The smallest training run of the command-line tests: x2 on the bundled photos, validated on
+# SMALL_VAL, 4-channel networks, pixel + adversarial loss; each test adds its pairs, schedule and
+# bookkeeping. No XLA: where TensorFlow runs its Eigen kernels (AVX2-only CPUs) XLA is on by
+# default, and compiling cost a tiny run 41 s against 21 s without;
+# test_the_xla_compiled_steps_train trains with XLA.
 TINY_RUN = [
     "--nojit_compile",
     "--train=sample:train",
