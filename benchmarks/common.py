@@ -49,7 +49,7 @@ def make_step(num_pairs: int, mode: str, preset: str, mixed_precision: bool = Fa
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([batch, patch // 4, patch // 4, 3], seed=1)
     hr = tf.random.uniform([batch, patch, patch, 3], seed=2)
-    step = tf.function(cohort.train_step, jit_compile=jit_compile)
+    step = tf.function(cohort.train_step, jit_compile=jit_compile, autograph=False)  # as training runs it
 
     def run():
         logs = step((lr, hr))
@@ -70,13 +70,13 @@ def make_extra_work(preset: str, jit_compile: bool = False) -> dict:
     vgg = losses.build_vgg_features(vgg_layer(preset), "random")
     images = tf.random.uniform([batch, patch, patch, 3], seed=3)
 
-    @tf.function(jit_compile=jit_compile)
+    @tf.function(jit_compile=jit_compile, autograph=False)
     def discriminator_pass():
         with tf.GradientTape() as tape:
             mean_logit = tf.reduce_mean(discriminator(images, training=True))
         return tf.add_n([tf.reduce_sum(g) for g in tape.gradient(mean_logit, discriminator.trainable_variables)])
 
-    @tf.function(jit_compile=jit_compile)
+    @tf.function(jit_compile=jit_compile, autograph=False)
     def hr_features():
         return tf.reduce_sum(losses.vgg_embedding(vgg, images))
 

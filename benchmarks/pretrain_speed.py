@@ -74,7 +74,7 @@ def make_pretrain_step(c: dict):
     cohort = build.build_cohort(config)
     lr = tf.random.uniform([c["batch"], c["lr_patch"], c["lr_patch"], 3], seed=1)
     hr = tf.random.uniform([c["batch"], c["lr_patch"] * c["scale"], c["lr_patch"] * c["scale"], 3], seed=2)
-    step = tf.function(cohort.pretrain_step, jit_compile=c["xla"])
+    step = tf.function(cohort.pretrain_step, jit_compile=c["xla"], autograph=False)
     return lambda: float(next(iter(step((lr, hr)).values())))
 
 

@@ -38,7 +38,7 @@ def adversarial_pull(
     return {key: np.concatenate([r[key] for r in rows]) for key in rows[0]}
 
 
-@tf.function
+@tf.function(autograph=False)
 def _gradients(discriminator, x, y, adversarial_weight: float, pixel_weight: float):
     """D's logits on a batch and the gradients on it of g_adv, g_pix and the logits' sum; traced
     once per discriminator and batch shape (eagerly, a probe of many batches took seconds each)."""

@@ -121,7 +121,7 @@ def run_arm(arm: str, seed: int, generators: list, store, sample: probe.Probe) -
     cohort = build.build_cohort(config)  # seeded: every arm starts from the same discriminators
     cohort.generators = generators
     batches = iter(pipelines.training_dataset(store, FLAGS.hr_patch // FLAGS.scale, FLAGS.batch_size, seed=seed))
-    step = tf.function(lambda batch: discriminator_step(cohort, batch))
+    step = tf.function(lambda batch: discriminator_step(cohort, batch), autograph=False)
     for _ in range(FLAGS.steps):
         step(next(batches))
     scores = probe.discriminator_scores(generators, cohort.discriminators, sample, modes=("batch",))["batch"]

@@ -58,7 +58,7 @@ class KerasUpscaler:
 
         self.model = model
         self.radius = receptive_radius(model)
-        self._run = tf.function(lambda lr: model(lr, training=False), reduce_retracing=True)
+        self._run = tf.function(lambda lr: model(lr, training=False), reduce_retracing=True, autograph=False)
 
     def float_call(self, lr: np.ndarray) -> np.ndarray:
         """(1, H, W, 3) float32 in [0, 1] -> (1, sH, sW, 3) float32."""
