@@ -34,10 +34,9 @@ import adversary
 import runner
 import stats
 from keras_mdsrgan import files, names
+from keras_mdsrgan.config import ModelConfig
 from keras_mdsrgan.data import pipelines
-from keras_mdsrgan.model import inference
-from keras_mdsrgan.model.discriminators import build_srgan_discriminator
-from keras_mdsrgan.model.generators import build_srresnet
+from keras_mdsrgan.model import inference, registry
 from keras_mdsrgan.quality import probe
 from keras_mdsrgan.training.distributed import describe_machine as machine
 
@@ -80,15 +79,13 @@ def read_config(folder: str) -> dict:
 
 
 def build_pairs(config: dict) -> tuple[list, list]:
-    """The run's networks, untrained (weights come from its checkpoints)."""
-    m, d = config["model"], config["data"]
-    generators = [
-        build_srresnet(d["scale"], m["gen_filters"], m["gen_blocks"], name=f"generator_{k}")
-        for k in range(m["num_pairs"])
-    ]
+    """The run's networks, untrained (weights come from its checkpoints), by its architectures
+    (settings a run's config.json does not name take their defaults, as when it trained)."""
+    saved, d = config["model"], config["data"]
+    m = ModelConfig(**{f.name: saved[f.name] for f in dataclasses.fields(ModelConfig) if f.name in saved})
+    generators = [registry.build_generator(m.gen_arch, m, d["scale"], f"generator_{k}") for k in range(m.num_pairs)]
     discriminators = [
-        build_srgan_discriminator(d["hr_patch"], m["disc_filters"], m["disc_dense"], name=f"discriminator_{k}")
-        for k in range(m["num_pairs"])
+        registry.build_discriminator(m.disc_arch, m, d["hr_patch"], f"discriminator_{k}") for k in range(m.num_pairs)
     ]
     return generators, discriminators
 
@@ -114,9 +111,8 @@ def checkpoint_paths(folder: str) -> list[str]:
     return sorted(paths, key=lambda p: int(p.rsplit("-", 1)[1]))
 
 
-def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
+def measure_run(folder: str, config: dict, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
     """The run's quantities (QUANTITIES), averaged over its pairs, checkpoints and patches."""
-    config = read_config(folder)
     generators, discriminators = networks
     batch, w = config["data"]["batch_size"], config["loss"]
     checkpoint = tf.train.Checkpoint(
@@ -152,7 +148,7 @@ def measure_run(folder: str, networks, patches: probe.Probe, common_sr: np.ndarr
     }
 
 
-def cached_or_measured(folder: str, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
+def cached_or_measured(folder: str, config: dict, networks, patches: probe.Probe, common_sr: np.ndarray) -> dict:
     """``measure_run``, kept in the run's folder and reused while its checkpoints are the same."""
     path = os.path.join(folder, CACHE)
     if os.path.exists(path):
@@ -160,7 +156,7 @@ def cached_or_measured(folder: str, networks, patches: probe.Probe, common_sr: n
             cached = json.load(f)
         if cached["checkpoints"] == [os.path.basename(p) for p in checkpoint_paths(folder)]:
             return cached
-    measured = measure_run(folder, networks, patches, common_sr)
+    measured = measure_run(folder, config, networks, patches, common_sr)
     files.write_json(path, measured)
     return measured
 
@@ -222,7 +218,7 @@ def main(argv):
                 networks, patches = build_pairs(config), make_probe(config)
                 start = inference.load(os.path.join(runner.ROOT, config["train"]["init_generator"])).model
                 common_sr = tf.cast(start(tf.constant(patches.lr), training=False), tf.float32).numpy()
-            measured.setdefault(arm, {})[seed] = cached_or_measured(folder, networks, patches, common_sr)
+            measured.setdefault(arm, {})[seed] = cached_or_measured(folder, config, networks, patches, common_sr)
             print(
                 f"{arm} seed {seed}: " + ", ".join(f"{q} {measured[arm][seed][q]:.3f}" for q in QUANTITIES), flush=True
             )

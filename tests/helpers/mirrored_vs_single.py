@@ -21,9 +21,11 @@ import tensorflow as tf  # noqa: E402
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_mdsrgan.config import DataConfig, LossConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from keras_mdsrgan.model import registry  # noqa: E402
 from keras_mdsrgan.training import build, distributed  # noqa: E402
 
 CONFIG = RunConfig(
@@ -59,8 +61,9 @@ def differences(reference, other):
 def replica_batch_rel_diff() -> float:
     """A fresh discriminator in training mode on one replica's half of the batch against the same
     images inside the whole batch: batch statistics of 2 images instead of 4."""
-    plain = dataclasses.replace(CONFIG, model=dataclasses.replace(CONFIG.model, sync_batchnorm=False))
-    discriminator = build.build_cohort(plain).discriminators[0]
+    plain = dataclasses.replace(CONFIG.model, sync_batchnorm=False)
+    keras.utils.set_random_seed(CONFIG.train.seed)
+    discriminator = registry.build_discriminator(plain.disc_arch, plain, CONFIG.data.hr_patch, "plain")
     half, whole = discriminator(HR[:2], training=True), discriminator(HR, training=True)[:2]
     return float(np.max(np.abs(half - whole)) / np.max(np.abs(whole)))
 
