@@ -33,9 +33,10 @@ from absl import app, flags
 import adversary
 import runner
 import stats
-from keras_mdsrgan import files, names
+from keras_mdsrgan import cli, files, names
 from keras_mdsrgan.config import ModelConfig
 from keras_mdsrgan.data import pipelines
+from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import inference, registry
 from keras_mdsrgan.quality import probe
 from keras_mdsrgan.training.distributed import describe_machine as machine
@@ -207,9 +208,8 @@ def report(measured: dict, rows: list[dict], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv):
-    del argv
-    where = machine()
+def measure_all() -> tuple[dict, probe.Probe]:
+    """{arm: {seed: quantities}} of every finished run of --arms, and the probe they were measured on."""
     measured, networks, patches, common_sr = {}, None, None, None
     for arm in FLAGS.arms:
         for seed, folder in sorted(run_folders(FLAGS.study, arm).items(), key=lambda item: int(item[0])):
@@ -224,6 +224,16 @@ def main(argv):
             )
     if not measured:
         raise SystemExit(f"{FLAGS.study}: no finished runs of {', '.join(FLAGS.arms)}")
+    return measured, patches
+
+
+def main(argv) -> int:
+    del argv
+    try:
+        measured, patches = measure_all()
+    except UserError as err:  # a run's data or model that cannot be read: one line
+        return cli.user_error(err)
+    where = machine()
     rows = compare(measured)
     out = FLAGS.out or FLAGS.study
     files.write_json(
@@ -233,6 +243,7 @@ def main(argv):
     text = report(measured, rows, where)
     files.write_text(os.path.join(out, "adversary.md"), text)
     print(text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from keras_mdsrgan import cli  # noqa: E402
 from keras_mdsrgan.data import imageio, resize  # noqa: E402
+from keras_mdsrgan.errors import UserError  # noqa: E402
 from keras_mdsrgan.quality import metrics  # noqa: E402
 
 flags.DEFINE_string(
@@ -37,8 +39,8 @@ def tf_bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
     return np.clip(np.round(out.numpy()), 0, 255).astype(np.uint8)
 
 
-def main(argv):
-    del argv
+def print_table() -> None:
+    """One row per set, scale and method: how far its LR images are from MATLAB's."""
     methods = {
         "MATLAB port (ours)": lambda hr, s: resize.degrade(hr, s).numpy(),
         "tf.image.resize bicubic+antialias": tf_bicubic,
@@ -64,6 +66,15 @@ def main(argv):
                 print(
                     f"| {dataset} | x{scale} | {name} | {100 * same / total:.2f}% | {100 * off / total:.2f}% | {psnr} |"
                 )
+
+
+def main(argv) -> int:
+    del argv
+    try:
+        print_table()
+    except UserError as err:  # an unreadable image: one line
+        return cli.user_error(err)
+    return 0
 
 
 if __name__ == "__main__":

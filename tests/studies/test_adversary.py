@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 
@@ -5,9 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_python
 
-sys.path.insert(0, os.path.join(REPO, "studies"))
+STUDIES = os.path.join(REPO, "studies")
+sys.path.insert(0, STUDIES)
 import adversary  # noqa: E402  (studies/adversary.py)
 
 
@@ -35,3 +37,21 @@ def test_adversarial_pull_of_a_linear_discriminator():
     np.testing.assert_allclose(pull["sensitivity"], np.full(4, np.linalg.norm(w)), rtol=1e-5)
     with pytest.raises(ValueError, match="fewer SR patches"):
         adversary.adversarial_pull(linear, sr[:1], hr[:1], 2, 1e-3, 1.0)
+
+
+def test_probe_of_a_run_whose_data_is_gone_is_one_line(tmp_path):
+    """adversary_probe.py on a finished run whose validation folder no longer exists: the
+    package's one-line error (exit 2), not a traceback."""
+    run = tmp_path / "study" / "runs" / "ml_seed0"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text("{}")
+    config = {
+        "model": {"num_pairs": 1, "gen_filters": 4, "gen_blocks": 1, "disc_filters": 4, "disc_dense": 8},
+        "data": {"scale": 2, "hr_patch": 16, "batch_size": 2, "val": [str(tmp_path / "gone")], "val_max_images": 1},
+        "loss": {"adversarial_weight": 1e-3, "pixel_weight": 1.0},
+        "train": {"init_generator": str(tmp_path / "start.keras")},
+    }
+    (run / "config.json").write_text(json.dumps(config))
+    result = run_python("adversary_probe.py", f"--study={tmp_path / 'study'}", "--arms=ml", cwd=STUDIES, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'gone'}")
