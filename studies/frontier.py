@@ -21,7 +21,6 @@ the frontier per seed and in the mean).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 
@@ -85,9 +84,15 @@ def read_arm(specs: list[str], arm: str) -> dict[float, dict]:
     """{weight: {seed: run}} of ``arm`` in each WEIGHT=FOLDER's study.json."""
     found = {}
     for spec in specs:
-        weight, folder = spec.split("=", 1)
-        with open(os.path.join(folder, "study.json")) as f:
-            found[float(weight)] = json.load(f)["runs"][arm]
+        weight, _, folder = spec.partition("=")
+        try:
+            weight = float(weight)
+        except ValueError:
+            raise SystemExit(f"--{arm}: {spec!r} is not WEIGHT=FOLDER") from None
+        runs = runner.read_study(folder)["runs"]
+        if arm not in runs:
+            raise SystemExit(f"{folder}/study.json: no {arm} runs")
+        found[weight] = runs[arm]
     return dict(sorted(found.items()))
 
 

@@ -14,12 +14,12 @@ OUT/pilot.json and pilot.md (the curves' values at each candidate and the decisi
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 
 from absl import app, flags
 
+import runner
 from keras_mdsrgan import files
 
 FLAGS = flags.FLAGS
@@ -100,8 +100,7 @@ def markdown(result: dict, rule: dict) -> str:
 
 def main(argv) -> int:
     del argv
-    with open(os.path.join(FLAGS.study, "study.json")) as f:
-        runs = json.load(f)["runs"]
+    runs = runner.read_study(FLAGS.study)["runs"]
 
     def curves(arm):
         return {m: {int(s): v for s, v in c.items()} for m, c in runs[arm][FLAGS.seed]["curves"].items()}

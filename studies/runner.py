@@ -24,6 +24,15 @@ from keras_mdsrgan.errors import UserError  # noqa: E402
 INTERRUPTED = {128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM}
 
 
+def read_study(folder: str) -> dict:
+    """A generator or discriminator study's study.json, or exit naming what to run first."""
+    path = os.path.join(folder, "study.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: missing; run the study for {folder} first")
+    with open(path) as f:
+        return json.load(f)
+
+
 def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:
     """``python ARGS`` in the repository root, its output appended to ``log_path``; the runner stops
     on failure, and on Ctrl-C once the run has saved its checkpoint (exit status 130). Once it

@@ -16,7 +16,6 @@ adv0, independent, ml and weak, each labelled with its adversarial weight).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 
@@ -41,14 +40,6 @@ flags.DEFINE_string(
     "The generator_study.py folder of `independent` at the lower adversarial weight.",
 )
 FLAGS = flags.FLAGS
-
-
-def read_study(folder: str) -> dict:
-    path = os.path.join(folder, "study.json")
-    if not os.path.exists(path):
-        raise SystemExit(f"{path}: missing; run generator_study.py for {folder} first")
-    with open(path) as f:
-        return json.load(f)
 
 
 def arms(study: dict, weak: dict) -> dict[str, dict]:
@@ -169,7 +160,7 @@ def report(runs: dict, rows: list[dict], weights: dict, tost: dict) -> str:
 
 def main(argv):
     del argv
-    study, weak = read_study(FLAGS.study), read_study(FLAGS.weak)
+    study, weak = runner.read_study(FLAGS.study), runner.read_study(FLAGS.weak)
     runs = arms(study, weak)
     rows, tost = compare(runs), equivalence(runs)
     weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}

@@ -64,3 +64,13 @@ def test_the_command_pools_the_sets_tests_each_distance_and_draws_the_plane(tmp_
     assert rows["delta_psnr"]["p_holm"] >= rows["delta_psnr"]["p"]
     assert "| 0.001 | delta_niqe |" in (tmp_path / "frontier.md").read_text()
     assert (tmp_path / "plane.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_folders_without_a_study_or_the_arm_are_named_in_one_line(tmp_path):
+    with pytest.raises(SystemExit, match=r"study\.json: missing; run the study for"):
+        frontier.read_arm([f"1e-3={tmp_path}"], "ml")
+    (tmp_path / "study.json").write_text(json.dumps({"runs": {"independent": {}}}))
+    with pytest.raises(SystemExit, match=r"study\.json: no ml runs"):
+        frontier.read_arm([f"1e-3={tmp_path}"], "ml")
+    with pytest.raises(SystemExit, match="is not WEIGHT=FOLDER"):
+        frontier.read_arm([str(tmp_path)], "ml")
