@@ -4,7 +4,8 @@ Each function takes the K discriminators' tempered probabilities on the same inp
 stop-gradient'ed, so targets are constants) and the student's index k, and returns the list
 of target probabilities that D_k's KL term is averaged over. Swap in a new definition by
 adding a function to ``TARGETS``: its key becomes a ``--mode`` (``config.MODES`` is derived
-from it). Plain Python arithmetic on the tensors, so this module imports without TensorFlow.
+from it). Plain Python arithmetic on the tensors, so this module imports without TensorFlow; the
+functions run inside the traced step without AutoGraph, so a branch on a tensor must be an op.
 """
 
 from __future__ import annotations
