@@ -101,8 +101,8 @@ def use_xla(jit_compile: bool | None, strategy: tf.distribute.Strategy) -> bool:
 
 def step_function(strategy: tf.distribute.Strategy, step_fn, jit_compile: bool = False):
     """A tf.function that runs ``step_fn`` on every replica's next batch and means the logs.
-    The steps branch and loop in plain Python (over pairs and loss terms), so AutoGraph is off:
-    converting them took a third of a tiny run's tracing, in every new process."""
+    The steps branch and loop in plain Python (over pairs and loss terms), so AutoGraph, whose
+    conversion only adds tracing time to every new process, is off (CHANGELOG.md)."""
     replica_step = tf.function(step_fn, jit_compile=True, autograph=False) if jit_compile else step_fn
 
     @tf.function(autograph=False)
