@@ -1,7 +1,9 @@
-"""Exact resume after SIGKILL, NaN guard, TensorBoard tags."""
+"""A finished tiny run's outputs and its resume, exact resume after SIGKILL, NaN guard, TensorBoard tags."""
 
 import glob
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,14 +56,64 @@ def final_weights(run_dir):
     ]
 
 
+MA_MODEL = os.path.join(REPO, "tests", "reference", "ma_test_model.mat")
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
-    """One uninterrupted run, shared by the tests below (no Ma model: it cost this run 20 of 45 s;
-    test_train_cli's tiny run checks PI's tags)."""
+    """One uninterrupted run with a Ma model (PI scored), shared by the tests below: its outputs
+    are checked, a copy of it resumes, and the killed runs must end bit-identical to it (the Ma
+    model scores, it does not train). Returns the run folder and what the run printed."""
     run_dir = tmp_path_factory.mktemp("reference")
-    process = start(run_dir)
-    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
-    return run_dir
+    process = start(run_dir, f"--ma_model={MA_MODEL}")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-2000:]
+    return run_dir, out
+
+
+def test_a_finished_run_holds_everything_and_resumes(reference_run, tmp_path, capfd):
+    reference, printed = reference_run
+    for name in ("config.json", "flags.cfg", "generator_0.keras", "generator_1.keras", "results.json", "results.md"):
+        assert (reference / name).is_file(), name
+    assert sorted(os.listdir(reference / "samples")) == [
+        "chelsea_bicubic.png",
+        "chelsea_pair0.png",
+        "chelsea_pair1.png",
+        "chelsea_side_by_side.png",
+    ]
+    results = json.loads((reference / "results.json").read_text())
+    assert results["scale"] == 2
+    table = results["results"]["val"]
+    assert set(table) == {"bicubic", "pair0", "pair1"}
+    for scores in table.values():
+        assert scores["n_images"] == 1 and 5 < scores["psnr"] < 60 and 0 < scores["ssim"] <= 1
+        assert scores["pi"] == pytest.approx(((10 - scores["ma"]) + scores["niqe"]) / 2)  # --ma_model
+    assert results["pi_note"] is None
+    assert "| val |" in printed
+    saved_flags = (reference / "flags.cfg").read_text()
+    assert "--gen_filters=4" in saved_flags and "restart" not in saved_flags
+
+    run_dir = shutil.copytree(reference, tmp_path / "run")  # the reference stays as it ended
+    # The same command with a longer schedule resumes from the saved step 12.
+    result = run_command(capfd, "train", *TINY, "--gan_steps=10", "--verbosity=0", f"--run_dir={run_dir}")
+    assert result.returncode == 0 and "resuming after step 12" in result.stdout
+    assert "ckpt-14.index" in os.listdir(run_dir / "checkpoints")
+
+    # Different network sizes cannot resume from these checkpoints: a clear error, nothing lost.
+    result = run_command(capfd, "train", *TINY, "--gen_filters=8", "--gan_steps=12", f"--run_dir={run_dir}")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "does not fit the current settings" in errors[0]
+    assert "ckpt-14.index" in os.listdir(run_dir / "checkpoints")
+
+    # --restart starts from step 0 again.
+    result = run_command(
+        capfd, "train", *TINY, "--pretrain_steps=2", "--gan_steps=0", f"--run_dir={run_dir}", "--restart"
+    )
+    assert result.returncode == 0
+    assert sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index")) == [
+        "ckpt-1.index",
+        "ckpt-2.index",
+    ]
 
 
 def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path, reference_run):
@@ -95,13 +147,13 @@ def test_sigkill_while_checkpointing_then_resume_matches_uninterrupted(tmp_path,
     assert 10 <= resumed_from < 12 and f"resuming after step {resumed_from}" in out
     assert saved_steps(run_dir) == 12
     assert not glob.glob(os.path.join(run_dir, "**", ".mdsrgan-tmp-*"), recursive=True)
-    for a, b in zip(final_weights(reference_run), final_weights(run_dir)):
+    for a, b in zip(final_weights(reference_run[0]), final_weights(run_dir)):
         np.testing.assert_array_equal(a, b)  # same data order and state: bit-identical
 
 
 def test_tensorboard_has_the_promised_tags(reference_run):
     tags = set()
-    for path in glob.glob(str(reference_run / "tensorboard" / "events.*")):
+    for path in glob.glob(str(reference_run[0] / "tensorboard" / "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
     for pair in ("pair0", "pair1"):
@@ -121,6 +173,7 @@ def test_tensorboard_has_the_promised_tags(reference_run):
             f"val/{pair}_ssim",
             f"val/{pair}_niqe",
             f"val/{pair}_d_auc",
+            f"val/{pair}_pi",  # --ma_model: PI at every validation too
         } <= tags
     assert {"pair0/pretrain_mse", "lr/pretrain", "lr/generator", "lr/discriminator", "val/lr_bicubic_sr_hr"} <= tags
 
