@@ -274,11 +274,7 @@ def record_from_runs() -> dict:
 
 def record_from_json() -> dict:
     """The committed record OUT/study.json: its runs, seconds, settings and machine."""
-    path = os.path.join(FLAGS.out, "study.json")
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no study.json to report from")
-    with open(path) as f:
-        saved = json.load(f)
+    saved = runner.read_study(FLAGS.out)
     return {k: saved[k] for k in ("machine", "seconds", "settings", "seeds", "runs")}
 
 

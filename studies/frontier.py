@@ -29,7 +29,8 @@ from absl import app, flags
 
 import runner
 import stats
-from keras_mdsrgan import files
+from keras_mdsrgan import cli, files
+from keras_mdsrgan.errors import UserError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -88,10 +89,10 @@ def read_arm(specs: list[str], arm: str) -> dict[float, dict]:
         try:
             weight = float(weight)
         except ValueError:
-            raise SystemExit(f"--{arm}: {spec!r} is not WEIGHT=FOLDER") from None
+            raise UserError(f"--{arm}: {spec!r} is not WEIGHT=FOLDER") from None
         runs = runner.read_study(folder)["runs"]
         if arm not in runs:
-            raise SystemExit(f"{folder}/study.json: no {arm} runs")
+            raise UserError(f"{folder}/study.json: no {arm} runs")
         found[weight] = runs[arm]
     return dict(sorted(found.items()))
 
@@ -160,8 +161,11 @@ def plot(result: dict, path: str) -> None:
 def main(argv) -> int:
     del argv
     if not FLAGS.independent or not FLAGS.ml or not FLAGS.out:
-        raise SystemExit("give --independent, --ml and --out")
-    result = analyse(read_arm(FLAGS.independent, "independent"), read_arm(FLAGS.ml, "ml"), FLAGS.sets)
+        return cli.user_error(UserError("give --independent, --ml and --out"))
+    try:
+        result = analyse(read_arm(FLAGS.independent, "independent"), read_arm(FLAGS.ml, "ml"), FLAGS.sets)
+    except UserError as err:
+        return cli.user_error(err)
     text = markdown(result, FLAGS.sets)
     serialisable = {**result, "points": {a: {str(w): p for w, p in v.items()} for a, v in result["points"].items()}}
     serialisable["per_seed"] = {str(w): v for w, v in result["per_seed"].items()}

@@ -539,9 +539,7 @@ def record_from_disk() -> dict:
 def record_from_json() -> dict:
     """What the report is made of, from OUT/study.json; the settings flags set from its settings
     (curves' steps back to integers), the runs limited to --arms and --seeds."""
-    saved = read_json(os.path.join(FLAGS.out, "study.json"))
-    if saved is None:
-        raise UserError(f"{FLAGS.out}: no study.json to report from")
+    saved = runner.read_study(FLAGS.out)
     for key in SETTINGS:
         FLAGS[key].value = saved["settings"][key]
     FLAGS.val = [f"{name}={spec}" for name, spec in saved["settings"]["val"].items()]

@@ -20,7 +20,8 @@ import statistics
 from absl import app, flags
 
 import runner
-from keras_mdsrgan import files
+from keras_mdsrgan import cli, files
+from keras_mdsrgan.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -100,7 +101,10 @@ def markdown(result: dict, rule: dict) -> str:
 
 def main(argv) -> int:
     del argv
-    runs = runner.read_study(FLAGS.study)["runs"]
+    try:
+        runs = runner.read_study(FLAGS.study)["runs"]
+    except UserError as err:
+        return cli.user_error(err)
 
     def curves(arm):
         return {m: {int(s): v for s, v in c.items()} for m, c in runs[arm][FLAGS.seed]["curves"].items()}

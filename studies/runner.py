@@ -25,10 +25,11 @@ INTERRUPTED = {128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signa
 
 
 def read_study(folder: str) -> dict:
-    """A generator or discriminator study's study.json, or exit naming what to run first."""
+    """A generator or discriminator study's study.json; a ``UserError`` naming what to run first
+    when there is none."""
     path = os.path.join(folder, "study.json")
     if not os.path.exists(path):
-        raise SystemExit(f"{path}: missing; run the study for {folder} first")
+        raise UserError(f"{path}: missing; run the study for {folder} first")
     with open(path) as f:
         return json.load(f)
 

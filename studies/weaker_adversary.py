@@ -24,7 +24,8 @@ from absl import app, flags
 
 import runner
 import stats
-from keras_mdsrgan import files
+from keras_mdsrgan import cli, files
+from keras_mdsrgan.errors import UserError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -48,7 +49,7 @@ def arms(study: dict, weak: dict) -> dict[str, dict]:
         k for k in study["settings"] if k != "adversarial_weight" and study["settings"][k] != weak["settings"].get(k)
     )
     if differs:
-        raise SystemExit(f"the two studies differ in more than the adversarial weight: {', '.join(differs)}")
+        raise UserError(f"the two studies differ in more than the adversarial weight: {', '.join(differs)}")
     return {"independent": study["runs"]["independent"], "ml": study["runs"]["ml"], "weak": weak["runs"]["independent"]}
 
 
@@ -158,10 +159,13 @@ def report(runs: dict, rows: list[dict], weights: dict, tost: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv):
+def main(argv) -> int:
     del argv
-    study, weak = runner.read_study(FLAGS.study), runner.read_study(FLAGS.weak)
-    runs = arms(study, weak)
+    try:
+        study, weak = runner.read_study(FLAGS.study), runner.read_study(FLAGS.weak)
+        runs = arms(study, weak)
+    except UserError as err:
+        return cli.user_error(err)
     rows, tost = compare(runs), equivalence(runs)
     weights = {"study": study["settings"]["adversarial_weight"], "weak": weak["settings"]["adversarial_weight"]}
     files.write_json(
@@ -172,6 +176,7 @@ def main(argv):
     plot_plane(study, weak, weights, os.path.join(FLAGS.weak, "comparison_plane.png"))
     files.write_text(os.path.join(FLAGS.weak, "comparison.md"), text)
     print(text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO, run_python
+from keras_mdsrgan.errors import UserError
 
 sys.path.insert(0, os.path.join(REPO, "studies"))
 import frontier  # noqa: E402
@@ -67,10 +68,20 @@ def test_the_command_pools_the_sets_tests_each_distance_and_draws_the_plane(tmp_
 
 
 def test_folders_without_a_study_or_the_arm_are_named_in_one_line(tmp_path):
-    with pytest.raises(SystemExit, match=r"study\.json: missing; run the study for"):
+    with pytest.raises(UserError, match=r"study\.json: missing; run the study for"):
         frontier.read_arm([f"1e-3={tmp_path}"], "ml")
     (tmp_path / "study.json").write_text(json.dumps({"runs": {"independent": {}}}))
-    with pytest.raises(SystemExit, match=r"study\.json: no ml runs"):
+    with pytest.raises(UserError, match=r"study\.json: no ml runs"):
         frontier.read_arm([f"1e-3={tmp_path}"], "ml")
-    with pytest.raises(SystemExit, match="is not WEIGHT=FOLDER"):
+    with pytest.raises(UserError, match="is not WEIGHT=FOLDER"):
         frontier.read_arm([str(tmp_path)], "ml")
+    missing = tmp_path / "missing"
+    command = run_python(
+        "studies/frontier.py",
+        f"--independent=1e-3={tmp_path}",
+        f"--ml=1e-3={missing}",
+        f"--out={tmp_path}",
+        timeout=120,
+    )
+    assert command.returncode == 2 and "Traceback" not in command.stderr
+    assert command.stderr.strip() == f"error: {missing / 'study.json'}: missing; run the study for {missing} first"

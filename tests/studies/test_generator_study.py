@@ -157,7 +157,9 @@ def test_weaker_adversary_pairs_the_two_studies_by_seed(tmp_path):
     weak["settings"]["gan_steps"] = 500
     (tmp_path / "b_weak" / "study.json").write_text(json.dumps(weak))
     refused = compare()
-    assert refused.returncode == 1 and "differ in more than the adversarial weight: gan_steps" in refused.stderr
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 2 and last.startswith("error: the two studies differ in more than the adversarial")
+    assert last.endswith(": gan_steps")
 
 
 def test_study_b_report_is_remade_from_its_committed_record(tmp_path, shared_datasets):
