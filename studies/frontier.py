@@ -85,9 +85,9 @@ def read_arm(specs: list[str], arm: str) -> dict[float, dict]:
     """{weight: {seed: run}} of ``arm`` in each WEIGHT=FOLDER's study.json."""
     found = {}
     for spec in specs:
-        weight, _, folder = spec.partition("=")
+        text, _, folder = spec.partition("=")
         try:
-            weight = float(weight)
+            weight = float(text)
         except ValueError:
             raise UserError(f"--{arm}: {spec!r} is not WEIGHT=FOLDER") from None
         runs = runner.read_study(folder)["runs"]
