@@ -13,7 +13,7 @@ better for NLL, Brier and ECE.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 ECE_BINS = 15
 
@@ -34,6 +34,14 @@ def _probabilities(logits, labels) -> tuple[np.ndarray, np.ndarray]:
     return special.expit(z), y
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given the mean of their ranks (scipy.stats.rankdata's default, without
+    importing scipy.stats: a third of a second of every training process's start-up)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)  # the rank of each distinct value's last copy
+    return (last - (counts - 1) / 2)[inverse]
+
+
 def accuracy(logits, labels) -> float:
     """Fraction classified right, z > 0 (P(real) > 0.5) meaning real."""
     z, y = _checked(logits, labels)
@@ -46,7 +54,7 @@ def roc_auc(logits, labels) -> float:
     positives, negatives = int(y.sum()), int((1 - y).sum())
     if not positives or not negatives:
         raise ValueError("ROC-AUC needs both real and generated examples")
-    ranks = stats.rankdata(z)  # average ranks for ties
+    ranks = _average_ranks(z)
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
