@@ -12,6 +12,7 @@ from keras_mdsrgan.config import RunConfig, TrainConfig
 from keras_mdsrgan.errors import UserError
 from keras_mdsrgan.model import inference, losses, registry, zoo
 from keras_mdsrgan.training.cohort import MutualSRGAN
+from keras_mdsrgan.training.fused_adam import FusedAdam
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,13 @@ def build_cohort(config: RunConfig) -> MutualSRGAN:
 
 
 def adam(lr: float, decay_steps: int, t: TrainConfig) -> keras.optimizers.Optimizer:
-    """Adam at ``lr``, times ``t.lr_decay_factor`` after ``decay_steps`` of its own steps (0: never);
-    with dynamic loss scaling under mixed precision."""
+    """Adam at ``lr``, times ``t.lr_decay_factor`` after ``decay_steps`` of its own steps (0: never),
+    each variable updated by one fused op (``fused_adam``); with dynamic loss scaling under mixed
+    precision."""
     schedule = lr
     if decay_steps:
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay([decay_steps], [lr, lr * t.lr_decay_factor])
-    optimizer = keras.optimizers.Adam(schedule, beta_1=t.adam_beta1)
+    optimizer = FusedAdam(schedule, beta_1=t.adam_beta1)
     return keras.optimizers.LossScaleOptimizer(optimizer) if t.mixed_precision else optimizer
 
 
