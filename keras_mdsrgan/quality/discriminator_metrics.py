@@ -36,7 +36,7 @@ def _probabilities(logits, labels) -> tuple[np.ndarray, np.ndarray]:
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties given the mean of their ranks (scipy.stats.rankdata's default), without
-    importing scipy.stats into every training process's start-up (CHANGELOG: issue #26)."""
+    importing scipy.stats into every training process's start-up."""
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     last = np.cumsum(counts)  # the rank of each distinct value's last copy
     return (last - (counts - 1) / 2)[inverse]
