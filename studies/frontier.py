@@ -12,8 +12,11 @@ where the polyline crosses that PSNR (NIQE) more than once the best crossing cou
 NIQE, highest PSNR), and a point outside the range the polyline spans is not extrapolated: that
 seed is left out of the row, and counted. `ml` beyond the frontier: ΔNIQE < 0 or ΔPSNR > 0.
 One family: each `ml` weight × the two distances, one-sample t-tests against 0 with 95 % CIs,
-Holm over the family. Writes OUT/frontier.json, frontier.md and plane.png (every run's point,
-the frontier per seed and in the mean).
+Holm over the family. Secondary looks, each p before any correction (plan §2): `ml` at w against
+`independent` at 0.75 w (matched pull) and at w, paired by seed, in PSNR, NIQE and the
+discriminators' AUC (training- and inference-mode batch norm); the same distances on
+--secondary_sets. Writes OUT/frontier.json, frontier.md and plane.png (every run's point, `adv0`'s
+where a folder has them, the frontier per seed and in the mean).
 
   python studies/frontier.py --independent=5e-4=runs/c/w0.5,1e-3=runs/c/w1,... \
       --ml=7.5e-4=runs/c/ml0.75,1e-3=runs/c/ml1 --out=docs/study/c
@@ -21,6 +24,7 @@ the frontier per seed and in the mean).
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 
@@ -46,14 +50,25 @@ def define_flags() -> None:
     )
     flags.DEFINE_list("ml", [], "WEIGHT=FOLDER of generator_study.py outputs whose `ml` runs are tested.")
     flags.DEFINE_list("sets", ["Set5", "Set14"], "Validation sets pooled into a run's point.")
+    flags.DEFINE_list("secondary_sets", ["holdout"], "Validation sets of the secondary distances (pooled).")
     flags.DEFINE_string("out", None, "Where frontier.json, frontier.md and plane.png go.")
 
 
+SECONDARY_METRICS = ("psnr", "niqe", "d_auc", "d_inference_auc")
+
+
+def pooled(run: dict, sets: list[str], metric: str) -> float:
+    """A run's final ``metric`` over ``sets``, each set's mean weighted by its images."""
+    try:
+        finals = [run["final"][name] for name in sets]
+        return sum(f[metric] * f["n_images"] for f in finals) / sum(f["n_images"] for f in finals)
+    except KeyError as err:
+        raise UserError(f"a run has no final {err.args[0]} score (sets {', '.join(sets)})") from None
+
+
 def point(run: dict, sets: list[str]) -> tuple[float, float]:
-    """(PSNR, NIQE) of a run's final scores over ``sets``, each set weighted by its images."""
-    finals = [run["final"][name] for name in sets]
-    total = sum(f["n_images"] for f in finals)
-    return tuple(sum(f[m] * f["n_images"] for f in finals) / total for m in ("psnr", "niqe"))
+    """(PSNR, NIQE) of a run's final scores over ``sets``."""
+    return pooled(run, sets, "psnr"), pooled(run, sets, "niqe")
 
 
 def crossing(polyline: list[tuple[float, float]], value: float, axis: int, best) -> float | None:
@@ -97,8 +112,18 @@ def read_arm(specs: list[str], arm: str) -> dict[float, dict]:
     return dict(sorted(found.items()))
 
 
-def analyse(independent: dict, ml: dict, sets: list[str]) -> dict:
-    """Per seed and `ml` weight, the two distances; the family of tests over them."""
+def read_anchor(specs: list[str]) -> dict:
+    """{seed: run} of the `adv0` runs in the first of the WEIGHT=FOLDERs that has them ({} if none)."""
+    for spec in specs:
+        runs = runner.read_study(spec.partition("=")[2])["runs"]
+        if "adv0" in runs:
+            return runs["adv0"]
+    return {}
+
+
+def analyse(independent: dict, ml: dict, sets: list[str], correct: bool = True) -> dict:
+    """Per seed and `ml` weight, the two distances; the family of tests over them (Holm-corrected
+    where ``correct``)."""
     points = {
         "independent": {w: {s: point(r, sets) for s, r in runs.items()} for w, runs in independent.items()},
         "ml": {w: {s: point(r, sets) for s, r in runs.items()} for w, runs in ml.items()},
@@ -117,8 +142,41 @@ def analyse(independent: dict, ml: dict, sets: list[str]) -> dict:
             if len(values) >= 2:
                 row.update(stats.paired_comparison(values, [0.0] * len(values)))
             rows.append(row)
-    runner.add_holm([r for r in rows if "p" in r])
+    if correct:
+        runner.add_holm([r for r in rows if "p" in r])
     return {"points": points, "seeds": seeds, "per_seed": per_seed, "rows": rows}
+
+
+def matched(independent: dict, ml: dict, sets: list[str]) -> list[dict]:
+    """`ml` at w minus `independent` at 0.75 w and at w (where run), per metric, paired by seed."""
+    rows = []
+    for weight, ml_runs in ml.items():
+        for share in (0.75, 1.0):
+            other = next((w for w in independent if math.isclose(w, share * weight)), None)
+            if other is None:
+                continue
+            seeds = sorted(set(ml_runs) & set(independent[other]), key=int)
+            for metric in SECONDARY_METRICS:
+                x = [pooled(ml_runs[s], sets, metric) for s in seeds]
+                y = [pooled(independent[other][s], sets, metric) for s in seeds]
+                row = {"ml_weight": weight, "independent_weight": other, "metric": metric}
+                rows.append({**row, **stats.paired_comparison(x, y)} if len(seeds) >= 2 else row)
+    return rows
+
+
+def arm_means(independent: dict, ml: dict, anchor: dict, sets: list[str]) -> list[dict]:
+    """Each arm and weight's mean and SD over seeds of every secondary metric."""
+    arms = [("adv0", None, anchor)] if anchor else []
+    arms += [("independent", w, r) for w, r in independent.items()] + [("ml", w, r) for w, r in ml.items()]
+    rows = []
+    for arm, weight, runs in arms:
+        row = {"arm": arm, "weight": weight, "n": len(runs)}
+        for metric in SECONDARY_METRICS:
+            values = [pooled(r, sets, metric) for r in runs.values()]
+            row[metric] = statistics.fmean(values)
+            row[metric + "_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
 
 
 def markdown(result: dict, sets: list[str]) -> str:
@@ -128,17 +186,62 @@ def markdown(result: dict, sets: list[str]) -> str:
         f"Seeds: {', '.join(result['seeds'])}. Distances per seed, then a one-sample t-test against 0; "
         "Holm over the rows. `ml` beyond the frontier: ΔNIQE < 0 or ΔPSNR > 0.",
         "",
-        "| ml weight | distance | mean [95 % CI] | d_z | p | p_Holm | seeds left out |",
-        "|---|---|---|---|---|---|---|",
+        *distance_table(result["rows"], holm=True),
     ]
-    for r in result["rows"]:
-        cells = runner.difference_cells(r) if "p" in r else "too few seeds | | |"
-        lines.append(f"| {r['ml_weight']:g} | {r['distance']} | {cells} | {r['left_out']} |")
+    secondary = result.get("secondary")
+    if secondary:
+        on = " + ".join(secondary["sets"])
+        lines += [
+            "",
+            "## Secondary looks (p before any correction)",
+            "",
+            f"The same distances on {on}:",
+            "",
+            *distance_table(secondary["distances"], holm=False),
+            "",
+            f"`ml` at w minus `independent` at 0.75 w (matched pull) and at w, paired by seed ({' + '.join(sets)}):",
+            "",
+            "| ml weight | independent weight | metric | mean [95 % CI] | d_z | p | n |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in secondary["matched"]:
+            cells = (
+                runner.difference_cells(r).removesuffix(" | ") + f" | {r['n']}" if "p" in r else "too few seeds | | |"
+            )
+            lines.append(f"| {r['ml_weight']:g} | {r['independent_weight']:g} | {r['metric']} | {cells} |")
+        names = " | ".join(SECONDARY_METRICS)
+        lines += [
+            "",
+            f"Each arm's mean ± SD over seeds ({' + '.join(sets)}; d_auc: the discriminators' ROC-AUC, "
+            "real against generated, d_inference_auc: the same in inference mode):",
+            "",
+            f"| arm | weight | seeds | {names} |",
+            "|---|---|---|" + "---|" * len(SECONDARY_METRICS),
+        ]
+        for r in secondary["arms"]:
+            weight = "0" if r["weight"] is None else f"{r['weight']:g}"
+            cells = " | ".join(f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in SECONDARY_METRICS)
+            lines.append(f"| {r['arm']} | {weight} | {r['n']} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
+def distance_table(rows: list[dict], holm: bool) -> list[str]:
+    """The distance rows as a Markdown table, with p_Holm where ``holm``."""
+    header = "| ml weight | distance | mean [95 % CI] | d_z | p |" + (" p_Holm |" if holm else "") + " seeds left out |"
+    lines = [header, "|---" * header.count(" | ") + "|---|"]
+    for r in rows:
+        if "p" not in r:
+            cells = "too few seeds | | |" + (" |" if holm else "")
+        else:
+            cells = runner.difference_cells(r)
+            cells = cells if holm else cells.removesuffix(" | ")
+        lines.append(f"| {r['ml_weight']:g} | {r['distance']} | {cells} | {r['left_out']} |")
+    return lines
+
+
 def plot(result: dict, path: str) -> None:
-    """Every run's point; each seed's frontier (thin) and the frontier of the seed means (thick)."""
+    """Every run's point (`adv0`'s too where present); each seed's frontier (thin) and the frontier
+    of the seed means (thick)."""
     figure, axis = plt.subplots(figsize=(6, 4.5))
     independent, ml = result["points"]["independent"], result["points"]["ml"]
     for seed in result["seeds"]:
@@ -147,6 +250,11 @@ def plot(result: dict, path: str) -> None:
     axis.plot(*zip(*[m[::-1] for m in means]), color="C0", lw=2, marker="o", label="independent (by weight)")
     for weight, m in zip(independent, means):
         axis.annotate(f"{weight:g}", m[::-1], fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if result.get("anchor"):
+        anchor = result["anchor"]
+        axis.scatter(*zip(*[p[::-1] for p in anchor.values()]), color="0.5", s=14, alpha=0.6)
+        mean = tuple(statistics.fmean(c) for c in zip(*anchor.values()))
+        axis.scatter(*mean[::-1], color="0.5", marker="s", s=80, edgecolor="k", label="adv0 (pixel loss only)")
     for i, (weight, runs) in enumerate(ml.items()):
         axis.scatter(*zip(*[p[::-1] for p in runs.values()]), color=f"C{i + 1}", s=14, alpha=0.6)
         mean = tuple(statistics.fmean(c) for c in zip(*runs.values()))
@@ -163,7 +271,16 @@ def main(argv) -> int:
     if not FLAGS.independent or not FLAGS.ml or not FLAGS.out:
         return cli.user_error(UserError("give --independent, --ml and --out"))
     try:
-        result = analyse(read_arm(FLAGS.independent, "independent"), read_arm(FLAGS.ml, "ml"), FLAGS.sets)
+        independent, ml = read_arm(FLAGS.independent, "independent"), read_arm(FLAGS.ml, "ml")
+        anchor = read_anchor(FLAGS.independent)
+        result = analyse(independent, ml, FLAGS.sets)
+        result["anchor"] = {s: point(r, FLAGS.sets) for s, r in anchor.items()}
+        result["secondary"] = {
+            "sets": FLAGS.secondary_sets,
+            "distances": analyse(independent, ml, FLAGS.secondary_sets, correct=False)["rows"],
+            "matched": matched(independent, ml, FLAGS.sets),
+            "arms": arm_means(independent, ml, anchor, FLAGS.sets),
+        }
     except UserError as err:
         return cli.user_error(err)
     text = markdown(result, FLAGS.sets)
