@@ -212,7 +212,14 @@ def _train(
         return {}
     report.save_generators(cohort.generators, run_dir)
     return report.final_evaluation(
-        cohort.generators, d.scale, run_dir, val_sets, ma_model, cohort.discriminators, d.hr_patch
+        cohort.generators,
+        d.scale,
+        run_dir,
+        val_sets,
+        ma_model,
+        cohort.discriminators,
+        d.hr_patch,
+        pair_upscalers=validator.upscalers if validator else None,
     )
 
 

@@ -26,12 +26,15 @@ def final_evaluation(
     ma_model: ma.MaModel | None = None,
     discriminators: list[keras.Model] = (),
     hr_patch: int | None = None,
+    pair_upscalers: list | None = None,
 ) -> dict:
     """Every pair and bicubic on every validation set (PI with ``ma_model``) into results.json /
     results.md, the discriminators' probe scores per set into results.json's "discriminators",
-    and the first image's outputs into samples/."""
+    and the first image's outputs into samples/. ``pair_upscalers`` (the validator's, already
+    traced) run the generators when given."""
+    pair_upscalers = pair_upscalers or [evaluation.generator_upscaler(g) for g in generators]
     upscalers = {"bicubic": evaluation.bicubic_upscaler(scale)}
-    upscalers.update({names.pair_name(k): evaluation.generator_upscaler(g) for k, g in enumerate(generators)})
+    upscalers.update({names.pair_name(k): upscale for k, upscale in enumerate(pair_upscalers)})
     results, sample = {}, {}
 
     def keep_first(image_name, model, sr):  # each model's SR of the first image of the first set

@@ -94,14 +94,19 @@ def scalars(folder) -> dict[str, dict[int, float]]:
     }
 
 
-def test_gan_only_run_logs_its_own_learning_rates_and_reports_every_validation_set(tmp_path):
+def test_gan_only_run_logs_its_own_learning_rates_and_reports_every_validation_set(tmp_path, monkeypatch):
     """--pretrain_steps=0 logs the generator's and discriminator's rates (not the unused
     pre-training one), and two validation folders both called HR are both reported."""
     import dataclasses
     import json
 
     from keras_mdsrgan.data import imageio, pipelines
+    from keras_mdsrgan.quality import evaluation
     from keras_mdsrgan.training import loop
+
+    made = []  # the final evaluation runs the validator's traced upscalers, not new ones
+    real = evaluation.generator_upscaler
+    monkeypatch.setattr(evaluation, "generator_upscaler", lambda g: made.append(g) or real(g))
 
     chelsea = imageio.read_image(pipelines.resolve_pairs("sample:val")[0].hr_path)[:201, :241]  # odd: cropped
     for run, image in (("a", chelsea), ("b", chelsea[:160, :200])):  # one name, two sizes (as Set5 and Set14)
@@ -111,7 +116,7 @@ def test_gan_only_run_logs_its_own_learning_rates_and_reports_every_validation_s
         TINY, data=dataclasses.replace(TINY.data, val=(str(tmp_path / "a" / "HR"), str(tmp_path / "b" / "HR")))
     )
     results = loop.run(config, str(tmp_path / "run"))
-    assert set(results) == {"a/HR", "b/HR"}
+    assert set(results) == {"a/HR", "b/HR"} and len(made) == TINY.model.num_pairs
     # The sample is the first set's image: bicubic | pair 0 | pair 1 | HR of set a's chelsea.
     side_by_side = imageio.read_image(str(tmp_path / "run" / "samples" / "chelsea_side_by_side.png"))
     height, width = (n - n % 2 for n in chelsea.shape[:2])  # cropped to a multiple of the scale
