@@ -240,29 +240,43 @@ def distance_table(rows: list[dict], holm: bool) -> list[str]:
 
 
 def plot(result: dict, path: str) -> None:
-    """Every run's point (`adv0`'s too where present); each seed's frontier (thin) and the frontier
-    of the seed means (thick)."""
-    figure, axis = plt.subplots(figsize=(6, 4.5))
-    independent, ml = result["points"]["independent"], result["points"]["ml"]
-    for seed in result["seeds"]:
-        axis.plot(*zip(*[independent[w][seed][::-1] for w in independent]), color="C0", lw=0.6, alpha=0.4)
+    """Left, every run's point (`adv0`'s too where present) with the frontier of the seed means
+    and each arm's mean; right, one panel per seed: its frontier and its `ml` points."""
+    independent, ml, anchor = result["points"]["independent"], result["points"]["ml"], result.get("anchor")
+    seeds = result["seeds"]
+    figure = plt.figure(figsize=(13, 5.2))
+    columns = (len(seeds) + 1) // 2
+    grid = figure.add_gridspec(2, 2 + columns, width_ratios=[1.6, 1.6] + [1] * columns)
+    axis = figure.add_subplot(grid[:, :2])
+    for runs in independent.values():
+        axis.scatter(*zip(*[p[::-1] for p in runs.values()]), color="C0", s=10, alpha=0.35)
     means = [tuple(statistics.fmean(c) for c in zip(*runs.values())) for runs in independent.values()]
-    axis.plot(*zip(*[m[::-1] for m in means]), color="C0", lw=2, marker="o", label="independent (by weight)")
+    axis.plot(*zip(*[m[::-1] for m in means]), color="C0", lw=2, marker="o", label="independent (mean by weight)")
     for weight, m in zip(independent, means):
-        axis.annotate(f"{weight:g}", m[::-1], fontsize=7, xytext=(3, 3), textcoords="offset points")
-    if result.get("anchor"):
-        anchor = result["anchor"]
-        axis.scatter(*zip(*[p[::-1] for p in anchor.values()]), color="0.5", s=14, alpha=0.6)
+        axis.annotate(f"{weight:g}", m[::-1], fontsize=7, xytext=(4, -9), textcoords="offset points", color="C0")
+    if anchor:
+        axis.scatter(*zip(*[p[::-1] for p in anchor.values()]), color="0.5", s=10, alpha=0.6)
         mean = tuple(statistics.fmean(c) for c in zip(*anchor.values()))
         axis.scatter(*mean[::-1], color="0.5", marker="s", s=80, edgecolor="k", label="adv0 (pixel loss only)")
     for i, (weight, runs) in enumerate(ml.items()):
         axis.scatter(*zip(*[p[::-1] for p in runs.values()]), color=f"C{i + 1}", s=14, alpha=0.6)
         mean = tuple(statistics.fmean(c) for c in zip(*runs.values()))
-        axis.scatter(*mean[::-1], color=f"C{i + 1}", marker="X", s=120, edgecolor="k", label=f"ml ({weight:g})")
-    axis.set(xlabel="NIQE (lower is better)", ylabel="PSNR (dB)", title="final scores, a point per run")
+        axis.scatter(*mean[::-1], color=f"C{i + 1}", marker="X", s=120, edgecolor="k", label=f"ml ({weight:g}), mean")
+    axis.set(xlabel="NIQE (lower is better)", ylabel="PSNR (dB)", title="final scores: small points runs, large means")
     axis.legend(fontsize=8)
+    for n, seed in enumerate(seeds):
+        small = figure.add_subplot(grid[n % 2, 2 + n // 2])
+        line = [independent[w][seed][::-1] for w in independent]
+        small.plot(*zip(*line), color="C0", lw=1, marker="o", ms=3)
+        for weight, at in ((min(independent), line[0]), (max(independent), line[-1])):  # the polyline's ends
+            small.annotate(f"{weight:g}", at, fontsize=5, xytext=(2, 2), textcoords="offset points", color="C0")
+        for i, runs in enumerate(ml.values()):
+            if seed in runs:
+                small.scatter(*runs[seed][::-1], color=f"C{i + 1}", marker="X", s=40, edgecolor="k", lw=0.5)
+        small.set_title(f"seed {seed}", fontsize=8)
+        small.tick_params(labelsize=6)
     figure.tight_layout()
-    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
     plt.close(figure)
 
 
