@@ -1,5 +1,6 @@
 """Shared by the study runners (reproduce.py, study.py, generator_study.py): run a command of this
-repository logged and timed, and find the Ma et al. model. No TensorFlow here."""
+repository logged and timed, and find the Ma et al. model. No TensorFlow here, but for
+``run_seconds`` (called once runs have finished)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,27 @@ def read_study(folder: str) -> dict:
         raise UserError(f"{path}: missing; run the study for {folder} first")
     with open(path) as f:
         return json.load(f)
+
+
+def run_seconds(folder: str) -> float | None:
+    """A finished run's wall seconds across resumes: its last process's (train_time.json, start-up
+    and final evaluation included) plus the training seconds of the processes before it, from
+    the validation records (``training_seconds``); the last process's alone without records."""
+    from keras_mdsrgan.training.validation import read_history, training_seconds  # TensorFlow: only here
+
+    path = os.path.join(folder, "train_time.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        last_process = json.load(f).get("seconds")
+    history = read_history(folder)
+    trained = training_seconds(history)
+    if last_process is None or trained is None:
+        return last_process
+    began = max(r["from_step"] for r in history)
+    if all(r["from_step"] == began for r in history):  # one process
+        return last_process
+    return last_process + trained - max(r["wall_s"] for r in history if r["from_step"] == began)
 
 
 def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:

@@ -66,6 +66,25 @@ def test_an_interrupted_run_starts_no_further_run():
     assert started == [0, 1]  # seeds 2 and 3 wait for the next call
 
 
+def test_a_resumed_runs_seconds_add_its_earlier_processes_training(tmp_path):
+    import json
+
+    import runner
+
+    # The first process validated at 500 and 1000 (0.8 s a step) and was stopped; the second
+    # resumed from the checkpoint at 900 and took 1050 s in all, 990 s of them to step 2000.
+    records = [(500, 0, 400.0), (1000, 0, 800.0), (1000, 900, 90.0), (2000, 900, 990.0)]
+    with open(tmp_path / "validation.jsonl", "w") as f:
+        for step, began, wall in records:
+            f.write(json.dumps({"step": step, "from_step": began, "wall_s": wall}) + "\n")
+    (tmp_path / "train_time.json").write_text(json.dumps({"seconds": 1050.0}))
+    assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0 + 0.8 * 900)
+    (tmp_path / "validation.jsonl").write_text(json.dumps({"step": 2000, "from_step": 0, "wall_s": 990.0}) + "\n")
+    assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0)  # never resumed: the process's time
+    (tmp_path / "train_time.json").unlink()
+    assert runner.run_seconds(str(tmp_path)) is None
+
+
 def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_path):
     """Of a finished run's TensorBoard events only the validation scalars (val/*) are kept."""
     import tensorflow as tf
