@@ -59,6 +59,8 @@ SECONDARY_METRICS = ("psnr", "niqe", "d_auc", "d_inference_auc")
 
 def pooled(run: dict, sets: list[str], metric: str) -> float:
     """A run's final ``metric`` over ``sets``, each set's mean weighted by its images."""
+    if not sets:
+        raise UserError("no validation sets given")
     try:
         finals = [run["final"][name] for name in sets]
         return sum(f[metric] * f["n_images"] for f in finals) / sum(f["n_images"] for f in finals)
@@ -190,39 +192,52 @@ def markdown(result: dict, sets: list[str]) -> str:
     ]
     secondary = result.get("secondary")
     if secondary:
-        on = " + ".join(secondary["sets"])
-        lines += [
-            "",
-            "## Secondary looks (p before any correction)",
-            "",
-            f"The same distances on {on}:",
-            "",
-            *distance_table(secondary["distances"], holm=False),
-            "",
-            f"`ml` at w minus `independent` at 0.75 w (matched pull) and at w, paired by seed ({' + '.join(sets)}):",
-            "",
-            "| ml weight | independent weight | metric | mean [95 % CI] | d_z | p | n |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in secondary["matched"]:
-            cells = (
-                runner.difference_cells(r).removesuffix(" | ") + f" | {r['n']}" if "p" in r else "too few seeds | | |"
-            )
-            lines.append(f"| {r['ml_weight']:g} | {r['independent_weight']:g} | {r['metric']} | {cells} |")
-        names = " | ".join(SECONDARY_METRICS)
-        lines += [
-            "",
-            f"Each arm's mean ± SD over seeds ({' + '.join(sets)}; d_auc: the discriminators' ROC-AUC, "
-            "real against generated, d_inference_auc: the same in inference mode):",
-            "",
-            f"| arm | weight | seeds | {names} |",
-            "|---|---|---|" + "---|" * len(SECONDARY_METRICS),
-        ]
-        for r in secondary["arms"]:
-            weight = "0" if r["weight"] is None else f"{r['weight']:g}"
-            cells = " | ".join(f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in SECONDARY_METRICS)
-            lines.append(f"| {r['arm']} | {weight} | {r['n']} | {cells} |")
+        lines += ["", "## Secondary looks (p before any correction)"]
+        for part, title, table in (
+            ("distances", f"The same distances on {' + '.join(secondary['sets'])}:", distances_part),
+            (
+                "matched",
+                f"`ml` at w minus `independent` at 0.75 w (matched pull) and at w, paired by seed "
+                f"({' + '.join(sets)}):",
+                matched_part,
+            ),
+            (
+                "arms",
+                f"Each arm's mean ± SD over seeds ({' + '.join(sets)}; d_auc: the discriminators' ROC-AUC, "
+                "real against generated, d_inference_auc: the same in inference mode):",
+                arms_part,
+            ),
+        ):
+            body = table(secondary[part]) if part in secondary else [f"Not made: {secondary[part + '_skipped']}."]
+            lines += ["", title, "", *body]
     return "\n".join(lines) + "\n"
+
+
+def distances_part(rows: list[dict]) -> list[str]:
+    return distance_table(rows, holm=False)
+
+
+def matched_part(rows: list[dict]) -> list[str]:
+    lines = [
+        "| ml weight | independent weight | metric | mean [95 % CI] | d_z | p | n |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = runner.difference_cells(r).removesuffix(" | ") + f" | {r['n']}" if "p" in r else "too few seeds | | |"
+        lines.append(f"| {r['ml_weight']:g} | {r['independent_weight']:g} | {r['metric']} | {cells} |")
+    return lines
+
+
+def arms_part(rows: list[dict]) -> list[str]:
+    lines = [
+        f"| arm | weight | seeds | {' | '.join(SECONDARY_METRICS)} |",
+        "|---|---|---|" + "---|" * len(SECONDARY_METRICS),
+    ]
+    for r in rows:
+        weight = "0" if r["weight"] is None else f"{r['weight']:g}"
+        cells = " | ".join(f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in SECONDARY_METRICS)
+        lines.append(f"| {r['arm']} | {weight} | {r['n']} | {cells} |")
+    return lines
 
 
 def distance_table(rows: list[dict], holm: bool) -> list[str]:
@@ -231,7 +246,7 @@ def distance_table(rows: list[dict], holm: bool) -> list[str]:
     lines = [header, "|---" * header.count(" | ") + "|---|"]
     for r in rows:
         if "p" not in r:
-            cells = "too few seeds | | |" + (" |" if holm else "")
+            cells = "too few seeds | | |" if holm else "too few seeds | |"
         else:
             cells = runner.difference_cells(r)
             cells = cells if holm else cells.removesuffix(" | ")
@@ -280,6 +295,22 @@ def plot(result: dict, path: str) -> None:
     plt.close(figure)
 
 
+def secondary_looks(independent: dict, ml: dict, anchor: dict) -> dict:
+    """Each secondary part, or why it was not made (runs without the scores it needs): the
+    primary family is reported either way."""
+    looks = {"sets": FLAGS.secondary_sets}
+    for part, make in (
+        ("distances", lambda: analyse(independent, ml, FLAGS.secondary_sets, correct=False)["rows"]),
+        ("matched", lambda: matched(independent, ml, FLAGS.sets)),
+        ("arms", lambda: arm_means(independent, ml, anchor, FLAGS.sets)),
+    ):
+        try:
+            looks[part] = make()
+        except UserError as err:
+            looks[part + "_skipped"] = str(err)
+    return looks
+
+
 def main(argv) -> int:
     del argv
     if not FLAGS.independent or not FLAGS.ml or not FLAGS.out:
@@ -289,12 +320,7 @@ def main(argv) -> int:
         anchor = read_anchor(FLAGS.independent)
         result = analyse(independent, ml, FLAGS.sets)
         result["anchor"] = {s: point(r, FLAGS.sets) for s, r in anchor.items()}
-        result["secondary"] = {
-            "sets": FLAGS.secondary_sets,
-            "distances": analyse(independent, ml, FLAGS.secondary_sets, correct=False)["rows"],
-            "matched": matched(independent, ml, FLAGS.sets),
-            "arms": arm_means(independent, ml, anchor, FLAGS.sets),
-        }
+        result["secondary"] = secondary_looks(independent, ml, anchor)
     except UserError as err:
         return cli.user_error(err)
     text = markdown(result, FLAGS.sets)

@@ -38,7 +38,11 @@ def read_study(folder: str) -> dict:
 def run_seconds(folder: str) -> float | None:
     """A finished run's wall seconds across resumes: its last process's (train_time.json, start-up
     and final evaluation included) plus the training seconds of the processes before it, from
-    the validation records (``training_seconds``); the last process's alone without records."""
+    the validation records (``training_seconds``). A lower bound: the earlier processes' start-up
+    and the steps they replayed are not counted, nor a process that never validated. A last
+    process shorter than the newest records' own seconds did not write them (it only evaluated,
+    e.g. rerun after a failure past training): then every record counts as earlier. Without
+    records, the last process's seconds alone."""
     from keras_mdsrgan.training.validation import read_history, training_seconds  # TensorFlow: only here
 
     path = os.path.join(folder, "train_time.json")
@@ -51,9 +55,12 @@ def run_seconds(folder: str) -> float | None:
     if last_process is None or trained is None:
         return last_process
     began = max(r["from_step"] for r in history)
-    if all(r["from_step"] == began for r in history):  # one process
+    newest = max(r["wall_s"] for r in history if r["from_step"] == began)
+    if last_process < newest:  # the newest records are an earlier process's
+        return last_process + trained
+    if all(r["from_step"] == began for r in history):  # one process wrote them all
         return last_process
-    return last_process + trained - max(r["wall_s"] for r in history if r["from_step"] == began)
+    return last_process + trained - newest
 
 
 def run_logged(args: list[str], log_path: str, timing_path: str | None = None, threads: int | None = None) -> None:

@@ -36,7 +36,7 @@ class FusedAdam(keras.optimizers.Adam):
         if self.amsgrad:  # no fused kernel keeps AMSGrad's maximum
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
-        key = (dtype, variable.device)
+        key = (dtype, getattr(variable, "device", None))
         if self._scalars is None or key not in self._scalars:
             scalars = self._scalar_arguments(dtype, learning_rate)
             if self._scalars is not None:

@@ -111,3 +111,30 @@ def test_folders_without_a_study_or_the_arm_are_named_in_one_line(tmp_path):
     )
     assert command.returncode == 2 and "Traceback" not in command.stderr
     assert command.stderr.strip() == f"error: {missing / 'study.json'}: missing; run the study for {missing} first"
+
+
+def test_runs_without_the_secondary_scores_still_get_the_primary_family(tmp_path):
+    """Older runs (no holdout, no discriminator scores): the distances are reported, each secondary
+    part says why it is missing, and rows with too few seeds keep the table's columns."""
+
+    def study(folder, arm, points):
+        finals = {str(s): {"final": {"Set5": {"psnr": p, "niqe": n, "n_images": 5}}} for s, (p, n) in enumerate(points)}
+        folder.mkdir()
+        (folder / "study.json").write_text(json.dumps({"runs": {arm: finals}}))
+
+    for name, (p, n) in {"w0.5": (29.0, 8.0), "w1": (28.5, 7.5), "w2": (28.0, 7.0)}.items():
+        study(tmp_path / name, "independent", [(p, n)] * 3)
+    study(tmp_path / "ml1", "ml", [(28.75, 7.4), (30.0, 6.0), (30.0, 6.0)])  # two seeds beyond the frontier
+    result = run_python(
+        "studies/frontier.py",
+        f"--independent=5e-4={tmp_path / 'w0.5'},1e-3={tmp_path / 'w1'},2e-3={tmp_path / 'w2'}",
+        f"--ml=1e-3={tmp_path / 'ml1'}",
+        "--sets=Set5",
+        f"--out={tmp_path}",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = (tmp_path / "frontier.md").read_text()
+    assert report.count("Not made: a run has no final") == 3
+    tables = [line for line in report.splitlines() if line.startswith("|")]
+    assert "too few seeds" in report and len({line.count("|") for line in tables}) == 1

@@ -81,6 +81,9 @@ def test_a_resumed_runs_seconds_add_its_earlier_processes_training(tmp_path):
     assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0 + 0.8 * 900)
     (tmp_path / "validation.jsonl").write_text(json.dumps({"step": 2000, "from_step": 0, "wall_s": 990.0}) + "\n")
     assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0)  # never resumed: the process's time
+    # Rerun after a failure past training: the last process (60 s) only evaluated.
+    (tmp_path / "train_time.json").write_text(json.dumps({"seconds": 60.0}))
+    assert runner.run_seconds(str(tmp_path)) == pytest.approx(60.0 + 990.0)
     (tmp_path / "train_time.json").unlink()
     assert runner.run_seconds(str(tmp_path)) is None
 
