@@ -29,7 +29,7 @@ case "$verb" in
     finished=$(find . -path '*/runs/*/train_time.json' -type f -exec dirname {} \; | sort)
     {
       find . \( -name settings.json -o -name pilot.json -o -path '*/start_eval/*.json' \) -type f
-      find . -path './*/pretrain_*/generator_0.keras' -type f  # a pre-trained start (not the copied x4 one)
+      find . -path './*/pretrain_*/generator_0.keras' -not -path '*/best/*' -type f  # a pre-trained start (not the copied x4 one)
       while read -r run; do
         [ -z "$run" ] || find "$run" -maxdepth 1 \( -name results.json -o -name train_time.json \
           -o -name config.json -o -name validation.jsonl \) -type f

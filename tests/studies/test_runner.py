@@ -103,6 +103,7 @@ def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_pat
     ]
     dropped = [
         "pretrain_2/generator_0.keras",  # the copied committed start
+        "x2_start/pretrain_2/best/generator_0.keras",  # a pre-training's best generator: not its start
         "c/w1/runs/adv0_seed0/generator_0.keras",
         "c/w1/runs/adv0_seed0/checkpoints/ckpt-2000.index",
         "c/w1/runs/adv0_seed1/tensorboard/ev",  # unfinished: it resumes from its checkpoints, or restarts
