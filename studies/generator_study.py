@@ -301,7 +301,8 @@ def load_run(arm: str, seed: int) -> dict | None:
         }
         for name, models in results["results"].items()
     }
-    timing = {**(read_json(os.path.join(folder, "train_time.json")) or {}), "seconds": runner.run_seconds(folder)}
+    timing = read_json(os.path.join(folder, "train_time.json")) or {}
+    timing["seconds"] = runner.run_seconds(folder, timing.get("seconds"))
     return {"curves": curves, "endpoint": endpoint, "final": final, **timing, "machines": run_machines(folder)}
 
 

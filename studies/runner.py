@@ -35,21 +35,16 @@ def read_study(folder: str) -> dict:
         return json.load(f)
 
 
-def run_seconds(folder: str) -> float | None:
-    """A finished run's wall seconds across resumes: its last process's (train_time.json, start-up
-    and final evaluation included) plus the training seconds of the processes before it, from
-    the validation records (``training_seconds``). A lower bound: the earlier processes' start-up
-    and the steps they replayed are not counted, nor a process that never validated. A last
-    process shorter than the newest records' own seconds did not write them (it only evaluated,
-    e.g. rerun after a failure past training): then every record counts as earlier. Without
-    records, the last process's seconds alone."""
+def run_seconds(folder: str, last_process: float | None) -> float | None:
+    """A finished run's wall seconds across resumes: ``last_process`` (its train_time.json's
+    seconds, start-up and final evaluation included) plus the training seconds of the processes
+    before it, from the validation records (``training_seconds``). A lower bound: the earlier
+    processes' start-up and the steps they replayed are not counted, nor a process that never
+    validated. A last process shorter than the newest records' own seconds did not write them (it
+    only evaluated, e.g. rerun after a failure past training): then every record counts as
+    earlier. Without records, ``last_process`` alone."""
     from keras_mdsrgan.training.validation import read_history, training_seconds  # TensorFlow: only here
 
-    path = os.path.join(folder, "train_time.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        last_process = json.load(f).get("seconds")
     history = read_history(folder)
     trained = training_seconds(history)
     if last_process is None or trained is None:

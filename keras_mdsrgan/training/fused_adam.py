@@ -36,20 +36,17 @@ class FusedAdam(keras.optimizers.Adam):
         if self.amsgrad:  # no fused kernel keeps AMSGrad's maximum
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
+        scalars = self._scalars if self._scalars is not None else {}  # outside an update: no sharing
         key = (dtype, getattr(variable, "device", None))
-        if self._scalars is None or key not in self._scalars:
-            scalars = self._scalar_arguments(dtype, learning_rate)
-            if self._scalars is not None:
-                self._scalars[key] = scalars
-        else:
-            scalars = self._scalars[key]
+        if key not in scalars:
+            scalars[key] = self._scalar_arguments(dtype, learning_rate)
         index = self._get_variable_index(variable)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle,
             m=self._momentums[index].handle,
             v=self._velocities[index].handle,
             grad=ops.cast(gradient, dtype),
-            **scalars,
+            **scalars[key],
         )
 
     def _scalar_arguments(self, dtype, learning_rate) -> dict:

@@ -77,15 +77,12 @@ def test_a_resumed_runs_seconds_add_its_earlier_processes_training(tmp_path):
     with open(tmp_path / "validation.jsonl", "w") as f:
         for step, began, wall in records:
             f.write(json.dumps({"step": step, "from_step": began, "wall_s": wall}) + "\n")
-    (tmp_path / "train_time.json").write_text(json.dumps({"seconds": 1050.0}))
-    assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0 + 0.8 * 900)
+    assert runner.run_seconds(str(tmp_path), 1050.0) == pytest.approx(1050.0 + 0.8 * 900)
     (tmp_path / "validation.jsonl").write_text(json.dumps({"step": 2000, "from_step": 0, "wall_s": 990.0}) + "\n")
-    assert runner.run_seconds(str(tmp_path)) == pytest.approx(1050.0)  # never resumed: the process's time
+    assert runner.run_seconds(str(tmp_path), 1050.0) == pytest.approx(1050.0)  # never resumed: the process's time
     # Rerun after a failure past training: the last process (60 s) only evaluated.
-    (tmp_path / "train_time.json").write_text(json.dumps({"seconds": 60.0}))
-    assert runner.run_seconds(str(tmp_path)) == pytest.approx(60.0 + 990.0)
-    (tmp_path / "train_time.json").unlink()
-    assert runner.run_seconds(str(tmp_path)) is None
+    assert runner.run_seconds(str(tmp_path), 60.0) == pytest.approx(60.0 + 990.0)
+    assert runner.run_seconds(str(tmp_path), None) is None  # no train_time.json
 
 
 def test_milestone_keeps_finished_runs_not_checkpoints_and_restores_them(tmp_path):
