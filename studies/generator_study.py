@@ -52,6 +52,7 @@ ARMS = {
     "labels": ["--mode=labels"],
 }
 METRICS = ("psnr", "ssim", "niqe", "pi", "d_auc", "d_ece")
+FINAL_METRICS = ("psnr", "niqe")  # of --final_family's sets
 SETTINGS = (
     "gan_steps",
     "val_every",
@@ -106,6 +107,12 @@ flags.DEFINE_integer(
     "Seeds from this one on replicate a first look at the earlier "
     "ones: each comparison is also tested on them alone, one-sided in the first look's direction.",
     lower_bound=1,
+)
+flags.DEFINE_list(
+    "final_family",
+    [],
+    "Validation sets whose final PSNR and NIQE the same pairs of arms are also compared on, "
+    "Holm over those rows as one family of their own (Study C's x2 table, docs/study/c/plan.md).",
 )
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the finished runs.")
 flags.DEFINE_bool(
@@ -324,11 +331,16 @@ def comparisons(runs: dict) -> list[tuple[str, str]]:
     return [(a, b) for a, b in pairs if a in runs and b in runs]
 
 
-def endpoints(runs: dict, a: str, b: str, metric: str, seeds) -> tuple[list, list] | None:
-    """One endpoint metric of arms a and b over the ``seeds`` both finished; None where fewer
-    than 2 or undefined."""
+def endpoint(run: dict) -> dict:
+    """A run's endpoint scores (the mean of its last validations)."""
+    return run["endpoint"]
+
+
+def endpoints(runs: dict, a: str, b: str, metric: str, seeds, score=endpoint) -> tuple[list, list] | None:
+    """One endpoint metric (or of another ``score`` of a run) of arms a and b over the ``seeds``
+    both finished; None where fewer than 2 or undefined."""
     seeds = sorted(set(runs[a]) & set(runs[b]) & set(seeds), key=int)
-    x, y = ([runs[arm][s]["endpoint"].get(metric) for s in seeds] for arm in (a, b))
+    x, y = ([score(runs[arm][s]).get(metric) for s in seeds] for arm in (a, b))
     return (x, y) if len(seeds) >= 2 and None not in x + y else None
 
 
@@ -340,19 +352,29 @@ def with_holm(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def compare(runs: dict) -> tuple[list[dict], list[dict]]:
-    """Every comparison × endpoint metric over the seeds both arms finished, Holm over the family
-    of the rows that can differ; and the rows left out, with the reason."""
+def compare(runs: dict, metrics=METRICS, score=endpoint) -> tuple[list[dict], list[dict]]:
+    """Every comparison × metric of a run's ``score`` (its endpoint) over the seeds both arms
+    finished, Holm over the family of the rows that can differ; and the rows left out, with the reason."""
     every, seen, rows, left_out = [str(s) for s in range(FLAGS.seeds)], {}, [], []
     for a, b in comparisons(runs):
-        for m in METRICS:
-            if pair := endpoints(runs, a, b, m, every):
+        for m in metrics:
+            if pair := endpoints(runs, a, b, m, every, score):
                 row = {"comparison": f"{a} - {b}", "metric": m}
                 if reason := runner.cannot_differ(row["comparison"], m, *pair, seen):
                     left_out.append({**row, "reason": reason})
                 else:
                     rows.append({**row, **stats.paired_comparison(*pair)})
     return with_holm(rows), left_out
+
+
+def compare_final(runs: dict) -> tuple[list[dict], list[dict]]:
+    """compare() on the final PSNR and NIQE of --final_family's sets ("Set5 psnr", ...): a family of its own."""
+    metrics = [f"{name} {m}" for name in FLAGS.final_family for m in FINAL_METRICS]
+
+    def final(run: dict) -> dict:
+        return {f"{name} {m}": run["final"].get(name, {}).get(m) for name in FLAGS.final_family for m in FINAL_METRICS}
+
+    return compare(runs, metrics, final)
 
 
 def replicate(runs: dict) -> list[dict]:
@@ -418,7 +440,15 @@ def comparison_table(rows: list[dict]) -> list[str]:
     ]
 
 
-def markdown(runs: dict, start: dict, rows: list[dict], left_out: list[dict], replication: list[dict]) -> str:
+def markdown(
+    runs: dict,
+    start: dict,
+    rows: list[dict],
+    left_out: list[dict],
+    replication: list[dict],
+    final_rows: list[dict],
+    final_left_out: list[dict],
+) -> str:
     sets = list(val_sets())
     endpoint = {
         f"{arm} ({len(seeds)} seeds)": per_metric(r["endpoint"] for r in seeds.values()) for arm, seeds in runs.items()
@@ -456,6 +486,15 @@ def markdown(runs: dict, start: dict, rows: list[dict], left_out: list[dict], re
             f"p one-sided in the direction of seeds 0–{FLAGS.replication_from - 1} (Holm over these rows).",
             "",
             *comparison_table(replication),
+        ]
+    if final_rows or final_left_out:
+        lines += [
+            "",
+            f"Paired comparisons of the final scores on {', '.join(FLAGS.final_family)} "
+            f"({', '.join(FINAL_METRICS)}), Holm over these rows: a family of its own.",
+            "",
+            *comparison_table(final_rows),
+            *(["", *runner.left_out_lines(final_left_out)] if final_left_out else []),
         ]
     return "\n".join(lines + ["", "The paper (Lee & Park 2022) beside ours:", "", *paper_table(runs, sets)]) + "\n"
 
@@ -568,6 +607,7 @@ def report() -> None:
     record = record_from_json() if FLAGS.from_study_json else record_from_disk()
     runs, start, seconds, computer = record["runs"], record["start_eval"], record["seconds"], record["machine"]
     total, (rows, left_out), replication = sum(filter(None, seconds.values())), compare(runs), replicate(runs)
+    final_rows, final_left_out = compare_final(runs)
     files.write_json(
         os.path.join(FLAGS.out, "study.json"),
         {
@@ -579,11 +619,12 @@ def report() -> None:
             "start_eval": start,
             "runs": runs,
             "comparisons": rows,
-            "left_out": left_out,
+            "left_out": left_out + final_left_out,
             "replication": replication,
+            **({"final_comparisons": final_rows} if FLAGS.final_family else {}),
         },
     )
-    text = markdown(runs, start, rows, left_out, replication)
+    text = markdown(runs, start, rows, left_out, replication, final_rows, final_left_out)
     files.write_text(os.path.join(FLAGS.out, "study.md"), f"Machine: {computer}; {total:.0f} s of runs.\n\n{text}")
     plot_curves(runs, os.path.join(FLAGS.out, "curves.png"))
     plot_plane(runs, start, os.path.join(FLAGS.out, "plane.png"))

@@ -37,8 +37,9 @@ planned in a committed file before it ran.
                frontier.py into OUT/c
   c_x2         the paper's Table 1 (plan §3): an x2 start generator pre-trained as part start's
                (flags/repro_x2.cfg) in OUT/x2_start, then adv0, independent and ml at 1e-3, 5
-               paired seeds, stage length L, at x2, into OUT/c/x2 (its study.md sets them beside
-               the paper's Table 1)
+               paired seeds, stage length L, at x2, into OUT/c/x2 (its study.md tests them on
+               Set5 and Set14's final PSNR and NIQE, one Holm family, and sets them beside the
+               paper's Table 1)
 
 Study B's report (OUT/b/study.json) covers every run its folder holds, so it grows with
 b_followups into the committed docs/study/b/study.json. Each part skips what is finished and
@@ -241,6 +242,7 @@ def study_c_x2() -> None:
             "--seeds=5",
             f"--gan_steps={length}",
             f"--val_every={length // 4}",
+            "--final_family=Set5,Set14",
         ],
         os.path.join(ROOT, FLAGS.out, "c_x2.log"),
     )

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, SMALL_VAL, run_python
 
 TINY = [
@@ -43,6 +45,7 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
         "--endpoint_validations=2",
         "--seeds=2",
         "--arms=adv0,ml",
+        "--final_family=val",
         "--jobs=2",
         f"--shared={tmp_path / 'no_shared'}",
         f"--out={out}",
@@ -78,6 +81,12 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert ("ml - adv0", "psnr") in rows and all(r["p_holm"] >= r["p"] for r in rows.values())
     assert (out / "curves.png").stat().st_size > 0 and (out / "plane.png").stat().st_size > 0
     assert "| ml - adv0 | psnr |" in (out / "study.md").read_text()
+    # --final_family: the final PSNR and NIQE of its sets compared too, a Holm family of their own.
+    final = {(r["comparison"], r["metric"]): r for r in study["final_comparisons"]}
+    assert set(final) == {("ml - adv0", "val psnr"), ("ml - adv0", "val niqe")}
+    psnr = [study["runs"][arm][s]["final"]["val"]["psnr"] for arm in ("ml", "adv0") for s in ("0", "1")]
+    assert final["ml - adv0", "val psnr"]["mean_diff"] == pytest.approx((psnr[0] + psnr[1] - psnr[2] - psnr[3]) / 2)
+    assert "| ml - adv0 | val psnr |" in (out / "study.md").read_text()
 
     pull = run_python(
         "adversary_probe.py", f"--study={out}", "--arms=ml", cwd=os.path.join(REPO, "studies"), timeout=600
