@@ -135,6 +135,12 @@ def val_sets() -> dict[str, str]:
     return names.dataset_names(specs)
 
 
+def check_final_family() -> None:
+    """--final_family names validation sets (a typo would drop the family without a word)."""
+    if unknown := [name for name in FLAGS.final_family if name not in val_sets()]:
+        raise UserError(f"--final_family: {', '.join(unknown)} not among the validation sets ({', '.join(val_sets())})")
+
+
 def named_val_sets() -> str:
     return ",".join(f"{name}={spec}" for name, spec in val_sets().items())
 
@@ -583,6 +589,7 @@ def record_from_json() -> dict:
     for key in SETTINGS:
         FLAGS[key].value = saved["settings"][key]
     FLAGS.val = [f"{name}={spec}" for name, spec in saved["settings"]["val"].items()]
+    check_final_family()
     seeds = {str(s) for s in range(FLAGS.seeds)}
     runs = {
         arm: {
@@ -639,6 +646,7 @@ def main(argv) -> int:
     try:
         if not FLAGS.from_study_json:
             check_settings(FLAGS.out)
+            check_final_family()
         if not (FLAGS.report_only or FLAGS.from_study_json):
             evaluate_start()
             train_all()

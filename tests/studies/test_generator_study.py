@@ -110,6 +110,10 @@ def test_generator_study_runs_every_arm_and_seed_once(tmp_path):
     assert {p: p.read_text() for p in out.glob("runs/*/train_time.json")} == timings and len(timings) == 4
     assert json.loads((out / "study.json").read_text())["runs"] == study["runs"]
 
+    typo = run_study("--final_family=Set5")  # not a validation set: one line, before any run
+    assert typo.returncode == 2 and "--final_family: Set5 not among" in typo.stderr.strip().splitlines()[-1]
+    assert "keras_mdsrgan" not in typo.stdout
+
     refused = run_study("--adversarial_weight=1e-2")  # other settings are not mixed into OUT
     assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("error:")
     assert "--adversarial_weight" in refused.stderr
